@@ -1,0 +1,5 @@
+export * from "./errors.ts";
+export * from "./generation.ts";
+export * from "./issues.ts";
+export * from "./prediction.ts";
+export * from "./signing.ts";
