@@ -1,0 +1,515 @@
+import {
+  decodeImage,
+  encodeImage,
+  formatParameters,
+  InvalidParameterError,
+  type RgbImage,
+  resizeRgb,
+} from "@easel/pipeline";
+import {
+  type CreatePrediction,
+  EaselError,
+  type FailureCode,
+  type Prediction,
+  type PredictionEvent,
+  type StoredImage,
+  TERMINAL_STATUSES,
+} from "@easel/schema";
+import type { ObjectStore } from "@easel/storage";
+import { BatchQueue, type QueuedJob } from "./batch-queue.ts";
+import type { InferenceConfig } from "./config.ts";
+import type { EventHub } from "./events.ts";
+import type { GenerateRequest, ImageGenerator } from "./generator.ts";
+import type { Journal, PredictionRecord } from "./journal.ts";
+import type { Logger } from "./logger.ts";
+import type { Metrics } from "./metrics.ts";
+import type { ModelRegistry } from "./models.ts";
+
+export interface ServiceDeps {
+  config: InferenceConfig;
+  journal: Journal;
+  store: ObjectStore;
+  models: ModelRegistry;
+  events: EventHub;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+interface Job extends QueuedJob {
+  request: GenerateRequest;
+  model: string;
+}
+
+const CONTENT_TYPES = { png: "image/png", webp: "image/webp", jpeg: "image/jpeg" } as const;
+/** Terminal records stay in memory this long for GET and event replay, then only on disk. */
+const EVENT_RETENTION_MS = 10 * 60_000;
+
+/**
+ * Owns predictions from acceptance to a terminal state: validates against the model, journals
+ * before acknowledging, queues, runs batches, stores images and publishes events. Every state
+ * change is journaled, so a restart resumes or fails (with a reason) whatever was in flight.
+ */
+export class PredictionService {
+  private readonly records = new Map<string, PredictionRecord>();
+  private readonly queue: BatchQueue<Job>;
+  private readonly writes = new Map<string, Promise<void>>();
+  private readonly running = new Map<string, AbortController>();
+  private reserving = 0;
+  private accepting = false;
+  private stopping = false;
+  private worker: Promise<void> | null = null;
+
+  constructor(private readonly deps: ServiceDeps) {
+    const { config } = deps;
+    this.queue = new BatchQueue<Job>({
+      capacity: config.queueCapacity,
+      maxBatchSize: config.maxBatchSize,
+      maxWaitMs: config.batchWaitMs,
+      batching: config.batching,
+    });
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  /** Replays the journal (resuming or failing interrupted work), then starts the worker. */
+  async start(): Promise<void> {
+    const { journal, config, logger } = this.deps;
+    await journal.open();
+    for (const record of await journal.loadAll()) {
+      this.records.set(record.prediction.id, record);
+      const { status, id } = record.prediction;
+      if (status !== "queued" && status !== "processing") continue;
+      if (record.attempts >= config.maxAttempts) {
+        await this.finish(record, "failed", {
+          code: "interrupted",
+          message: `the service stopped ${record.attempts} times while running this prediction; giving up`,
+        });
+        continue;
+      }
+      try {
+        const job = this.jobFor(record);
+        record.prediction.status = "queued";
+        record.prediction.started_at = null;
+        // Resumed work may exceed the queue's nominal capacity: it was accepted before.
+        this.queue.tryEnqueue(job) || this.forceEnqueue(job);
+        logger.info("prediction resumed", { predictionId: id, attempts: record.attempts });
+      } catch (error) {
+        await this.finish(record, "failed", { code: "internal_error", message: (error as Error).message });
+      }
+    }
+    this.accepting = true;
+    this.worker = this.work();
+  }
+
+  get(id: string): Prediction | undefined {
+    const record = this.records.get(id);
+    if (!record) return undefined;
+    return this.view(record);
+  }
+
+  /**
+   * Creates a prediction, or returns the existing one for the same id and body.
+   * @throws EaselError conflict (same id, other body), invalid_parameter, queue_full, not_ready
+   */
+  async create(id: string, body: CreatePrediction, inputHash: string): Promise<{ prediction: Prediction; created: boolean }> {
+    const existing = this.records.get(id);
+    if (existing) {
+      if (existing.inputHash !== inputHash) {
+        throw new EaselError("conflict", `prediction ${id} already exists with a different input`, { param: "id" });
+      }
+      return { prediction: this.view(existing), created: false };
+    }
+    if (!this.accepting) throw new EaselError("not_ready", "the service is not accepting work", { retryAfter: 5 });
+    const { config } = this.deps;
+    const modelName = body.model ?? config.defaultModel;
+    const generator = this.deps.models.get(modelName);
+    if (!generator) {
+      const names = this.deps.models.list().map((g) => g.info.name);
+      throw new EaselError("invalid_parameter", `model must be one of ${names.join(", ")}, got ${JSON.stringify(modelName)}`, {
+        param: "model",
+      });
+    }
+    const seed = body.input.seed ?? randomSeed();
+    const now = new Date();
+    const record: PredictionRecord = {
+      inputHash,
+      attempts: 0,
+      deadlineAt: now.getTime() + config.deadlineMs,
+      prediction: {
+        id,
+        model: modelName,
+        status: "queued",
+        input: body.input,
+        seed,
+        output: null,
+        error: null,
+        created_at: now.toISOString(),
+        started_at: null,
+        completed_at: null,
+        queue_position: null,
+        progress: null,
+        metrics: { queue_ms: null, predict_ms: null, total_ms: null, batch_size: null },
+      },
+    };
+    const job = this.jobFor(record); // validates against the model before anything is accepted
+    if (this.queue.depth + this.reserving >= config.queueCapacity) {
+      throw new EaselError("queue_full", `the queue is full (${config.queueCapacity} predictions); retry later`, {
+        retryAfter: Math.max(1, Math.ceil(this.queue.depth / 2)),
+      });
+    }
+    this.reserving += 1;
+    try {
+      this.records.set(id, record);
+      await this.persist(record);
+    } catch (error) {
+      this.records.delete(id);
+      throw error;
+    } finally {
+      this.reserving -= 1;
+    }
+    this.queue.tryEnqueue(job) || this.forceEnqueue(job);
+    this.publish(id, { type: "queued", position: this.queue.position(id) ?? 0 });
+    this.deps.logger.info("prediction accepted", {
+      predictionId: id,
+      model: modelName,
+      ...(config.logPrompts ? { prompt: body.input.prompt } : {}),
+    });
+    return { prediction: this.view(record), created: true };
+  }
+
+  /** Cancels a queued or running prediction; a finished one is returned unchanged. */
+  async cancel(id: string): Promise<Prediction> {
+    const record = this.records.get(id);
+    if (!record) throw new EaselError("not_found", `prediction ${id} not found`);
+    const { status } = record.prediction;
+    if (status === "queued") {
+      this.queue.remove(id);
+      await this.finish(record, "canceled", null);
+    } else if (status === "processing") {
+      record.prediction.status = "canceled";
+      this.running.get(id)?.abort(new Error("canceled"));
+    }
+    return this.view(record);
+  }
+
+  /** Resolves with the prediction once terminal, or its current state after `ms`. */
+  async waitFor(id: string, ms: number): Promise<Prediction | undefined> {
+    const record = this.records.get(id);
+    if (!record) return undefined;
+    if (TERMINAL_STATUSES.includes(record.prediction.status) || ms <= 0) return this.view(record);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      const unsubscribe = this.deps.events.subscribe(id, (entry) => {
+        if (["succeeded", "failed", "canceled"].includes(entry.event.type)) done();
+      });
+      function done() {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+    return this.view(record);
+  }
+
+  /**
+   * Stops taking work, lets running batches finish within `graceMs`, and leaves queued predictions
+   * journaled as queued: the next start resumes them.
+   */
+  async shutdown(graceMs: number): Promise<void> {
+    this.accepting = false;
+    this.stopping = true;
+    this.queue.close();
+    const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([this.worker, grace]);
+    for (const controller of this.running.values()) controller.abort(new Error("shutdown"));
+    await Promise.race([this.worker, new Promise((r) => setTimeout(r, 2000).unref())]);
+    await Promise.all(this.writes.values());
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const batch = await this.queue.take();
+      if (batch.length === 0 || this.stopping) return;
+      await this.runBatch(batch).catch((error) => {
+        this.deps.logger.error("batch crashed", { error: (error as Error).message });
+      });
+    }
+  }
+
+  private async runBatch(batch: Job[]): Promise<void> {
+    const { metrics, logger } = this.deps;
+    const now = Date.now();
+    const members: { job: Job; record: PredictionRecord }[] = [];
+    for (const job of batch) {
+      const record = this.records.get(job.id);
+      if (!record || record.prediction.status !== "queued") continue;
+      if (now > record.deadlineAt) {
+        await this.finish(record, "failed", { code: "deadline_exceeded", message: "the deadline passed while queued" });
+        continue;
+      }
+      members.push({ job, record });
+    }
+    const first = members[0];
+    if (!first) return;
+    const generator = this.deps.models.get(first.job.model);
+    if (!generator) throw new Error(`model ${first.job.model} vanished`);
+    const controller = new AbortController();
+    const startedAt = new Date();
+    for (const { record } of members) {
+      record.attempts += 1;
+      record.prediction.status = "processing";
+      record.prediction.started_at = startedAt.toISOString();
+      record.prediction.metrics.queue_ms = startedAt.getTime() - Date.parse(record.prediction.created_at);
+      record.prediction.metrics.batch_size = members.length;
+      this.running.set(record.prediction.id, controller);
+    }
+    await Promise.all(members.map(({ record }) => this.persist(record)));
+    for (const { record } of members) this.publish(record.prediction.id, { type: "started" });
+    metrics.batchSize.observe(members.length);
+
+    const active = () => members.filter(({ record }) => record.prediction.status === "processing");
+    const deadlineTimer = setInterval(() => {
+      if (active().every(({ record }) => Date.now() > record.deadlineAt)) controller.abort(new Error("deadline"));
+    }, 250);
+    let lastStep = Date.now();
+    try {
+      const results = await generator.generateBatch(
+        members.map(({ job }) => job.request),
+        {
+          signal: controller.signal,
+          onStep: (step, total, previews) => {
+            const t = Date.now();
+            metrics.stepSeconds.observe((t - lastStep) / 1000);
+            lastStep = t;
+            members.forEach(({ record }, i) => {
+              if (record.prediction.status !== "processing") return;
+              record.prediction.progress = { step, total };
+              this.publish(record.prediction.id, { type: "progress", step, total });
+              const preview = previews?.[i];
+              if (preview && this.deps.events.hasListeners(record.prediction.id)) {
+                const png = encodeImage(preview, "png");
+                this.publish(record.prediction.id, { type: "preview", step, image: toBase64(png) });
+              }
+            });
+            // Members past their deadline fail now; the batch goes on for the others.
+            if (members.every(({ record }) => record.prediction.status !== "processing")) controller.abort();
+          },
+        },
+      );
+      const predictMs = Date.now() - startedAt.getTime();
+      await Promise.all(
+        members.map(async ({ job, record }, i) => {
+          const result = results[i];
+          if (record.prediction.status === "canceled") return this.finish(record, "canceled", null);
+          if (Date.now() > record.deadlineAt) {
+            return this.finish(record, "failed", { code: "deadline_exceeded", message: "the deadline passed while running" });
+          }
+          if (!result) return this.finish(record, "failed", { code: "internal_error", message: "no result for this request" });
+          try {
+            record.prediction.metrics.predict_ms = predictMs;
+            record.prediction.output = { images: await this.storeImages(record, job, result.images) };
+            metrics.images.inc({}, result.images.length);
+            await this.finish(record, "succeeded", null);
+          } catch (error) {
+            logger.error("storing images failed", { predictionId: record.prediction.id, error: (error as Error).message });
+            await this.finish(record, "failed", { code: "storage_error", message: (error as Error).message });
+          }
+        }),
+      );
+    } catch (error) {
+      const aborted = controller.signal.aborted;
+      const reason = String((controller.signal.reason as Error | undefined)?.message ?? "");
+      for (const { record } of members) {
+        if (record.prediction.status === "canceled") await this.finish(record, "canceled", null);
+        else if (aborted && reason === "shutdown") {
+          // Leave it journaled as processing: the next start resumes it (attempts counts this try).
+          this.running.delete(record.prediction.id);
+        } else if (aborted && Date.now() > record.deadlineAt) {
+          await this.finish(record, "failed", { code: "deadline_exceeded", message: "the deadline passed while running" });
+        } else {
+          const code: FailureCode = error instanceof InvalidParameterError ? "invalid_parameter" : "model_error";
+          logger.error("generation failed", { predictionId: record.prediction.id, error: (error as Error).message });
+          await this.finish(record, "failed", { code, message: (error as Error).message });
+        }
+      }
+    } finally {
+      clearInterval(deadlineTimer);
+      for (const { record } of members) this.running.delete(record.prediction.id);
+    }
+  }
+
+  private async storeImages(record: PredictionRecord, job: Job, images: RgbImage[]): Promise<StoredImage[]> {
+    const { store, config } = this.deps;
+    const p = record.prediction;
+    const format = p.input.output_format ?? "png";
+    const text = {
+      parameters: formatParameters({
+        prompt: job.request.prompt,
+        ...(job.request.negativePrompt ? { negativePrompt: job.request.negativePrompt } : {}),
+        steps: job.request.steps,
+        scheduler: job.request.scheduler,
+        guidanceScale: job.request.guidanceScale,
+        seed: job.request.seed,
+        width: job.request.width,
+        height: job.request.height,
+        model: p.model,
+      }),
+    };
+    return await Promise.all(
+      images.map(async (image, index) => {
+        const bytes = encodeImage(image, format, { text });
+        const key = `predictions/${p.id}/${index}.${format === "jpeg" ? "jpg" : format}`;
+        await store.put(key, bytes, {
+          contentType: CONTENT_TYPES[format],
+          metadata: { prediction: p.id, seed: String(p.seed) },
+        });
+        const signed = await store.presignGet(key, config.presignExpiryS);
+        return {
+          key,
+          format,
+          width: image.width,
+          height: image.height,
+          seed: p.seed,
+          bytes: bytes.length,
+          ...(signed ? { url: signed.url, expires_at: signed.expiresAt.toISOString() } : {}),
+        };
+      }),
+    );
+  }
+
+  private async finish(
+    record: PredictionRecord,
+    status: "succeeded" | "failed" | "canceled",
+    error: { code: FailureCode; message: string } | null,
+  ): Promise<void> {
+    const p = record.prediction;
+    const now = Date.now();
+    p.status = status;
+    p.error = error;
+    p.completed_at = new Date(now).toISOString();
+    p.queue_position = null;
+    p.metrics.total_ms = now - Date.parse(p.created_at);
+    this.running.delete(p.id);
+    await this.persist(record);
+    this.deps.metrics.predictions.inc({ status });
+    this.deps.metrics.requestSeconds.observe(p.metrics.total_ms / 1000, { status });
+    if (error) this.deps.metrics.errors.inc({ code: error.code });
+    this.publish(p.id, { type: status, prediction: this.view(record) });
+    setTimeout(() => this.deps.events.forget(p.id), EVENT_RETENTION_MS).unref();
+  }
+
+  private jobFor(record: PredictionRecord): Job {
+    const p = record.prediction;
+    const generator = this.deps.models.get(p.model);
+    if (!generator) throw new EaselError("invalid_parameter", `model ${p.model} is not loaded`, { param: "model" });
+    const info = generator.info;
+    const input = p.input;
+    const request: GenerateRequest = {
+      prompt: input.prompt,
+      negativePrompt: input.negative_prompt ?? "",
+      width: input.width ?? info.defaultWidth,
+      height: input.height ?? info.defaultHeight,
+      steps: input.steps ?? info.defaultSteps,
+      guidanceScale: input.guidance_scale ?? info.defaultGuidance,
+      scheduler: input.scheduler ?? info.defaultScheduler,
+      seed: p.seed,
+      numImages: input.num_images ?? 1,
+      ...(input.strength === undefined ? {} : { strength: input.strength }),
+    };
+    if (input.image !== undefined) request.image = decodeInputImage(input.image, request);
+    try {
+      generator.validate(request);
+    } catch (error) {
+      if (error instanceof InvalidParameterError) {
+        throw new EaselError("invalid_parameter", `input.${wireName(error.param)}: ${error.message}`, {
+          param: `input.${wireName(error.param)}`,
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    const imageKey = request.image ? `|img:${p.id}` : "";
+    return {
+      id: p.id,
+      model: p.model,
+      request,
+      enqueuedAt: Date.now(),
+      batchKey: `${p.model}|${request.width}x${request.height}|${request.steps}|${request.scheduler}${imageKey}`,
+    };
+  }
+
+  private forceEnqueue(job: Job): void {
+    // Only for work accepted earlier (journal replay) or raced with shutdown: it must not be dropped.
+    (this.queue.queued() as Job[]).push(job);
+  }
+
+  private persist(record: PredictionRecord): Promise<void> {
+    const id = record.prediction.id;
+    const snapshot: PredictionRecord = structuredClone(record);
+    const previous = this.writes.get(id) ?? Promise.resolve();
+    const next = previous.then(() => this.deps.journal.save(snapshot));
+    this.writes.set(id, next);
+    void next.finally(() => {
+      if (this.writes.get(id) === next) this.writes.delete(id);
+    });
+    return next;
+  }
+
+  private publish(id: string, event: PredictionEvent): void {
+    this.deps.events.publish(id, event);
+  }
+
+  private view(record: PredictionRecord): Prediction {
+    const p = record.prediction;
+    return { ...p, queue_position: p.status === "queued" ? this.queue.position(p.id) : null };
+  }
+}
+
+function randomSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0] ?? 0;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+function decodeInputImage(value: string, request: GenerateRequest): RgbImage {
+  const base64 = value.replace(/^data:image\/[a-z]+;base64,/, "");
+  if (!/^[A-Za-z0-9+/]+=*$/.test(base64)) {
+    throw new EaselError("invalid_parameter", "input.image must be a base64 PNG or JPEG (optionally a data URL)", {
+      param: "input.image",
+    });
+  }
+  try {
+    const image = decodeImage(new Uint8Array(Buffer.from(base64, "base64")));
+    return image.width === request.width && image.height === request.height
+      ? image
+      : resizeRgb(image, request.width, request.height);
+  } catch (error) {
+    if (error instanceof EaselError) throw error;
+    throw new EaselError("invalid_parameter", `input.image could not be decoded: ${(error as Error).message}`, {
+      param: "input.image",
+      cause: error,
+    });
+  }
+}
+
+/** The pipeline names parameters in camelCase; the wire uses snake_case. */
+function wireName(param: string): string {
+  const names: Record<string, string> = {
+    negativePrompt: "negative_prompt",
+    guidanceScale: "guidance_scale",
+    numImages: "num_images",
+  };
+  return names[param] ?? param;
+}
