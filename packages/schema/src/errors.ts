@@ -38,8 +38,23 @@ export const FAILURE_CODES = [
 ] as const;
 export type FailureCode = (typeof FAILURE_CODES)[number];
 
+/**
+ * The wire shape. `type` is OpenAI's error category, so that OpenAI clients read our errors
+ * unchanged; `code`, `message` and `param` mean the same in both.
+ */
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; param?: string; requestId?: string };
+  error: { code: ErrorCode; type: string; message: string; param?: string; requestId?: string };
+}
+
+/** OpenAI's error `type` for one of our codes. */
+export function openAiErrorType(code: ErrorCode): string {
+  const status = ERROR_STATUS[code];
+  if (status === 401) return "authentication_error";
+  if (status === 403) return "permission_error";
+  if (status === 404) return "not_found_error";
+  if (status === 429) return "rate_limit_error";
+  if (status >= 500) return "server_error";
+  return "invalid_request_error";
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
@@ -80,6 +95,7 @@ export class EaselError extends Error {
     return {
       error: {
         code: this.code,
+        type: openAiErrorType(this.code),
         message: this.message,
         ...(this.param === undefined ? {} : { param: this.param }),
         ...(id === undefined ? {} : { requestId: id }),

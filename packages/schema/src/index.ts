@@ -3,3 +3,4 @@ export * from "./generation.ts";
 export * from "./issues.ts";
 export * from "./prediction.ts";
 export * from "./signing.ts";
+export * from "./job.ts";

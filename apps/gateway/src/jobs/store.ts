@@ -1,0 +1,72 @@
+import type { FailureCode, GenerationInput, JobStatus, StoredImage } from "@easel/schema";
+
+/** The gateway's durable record of a job. */
+export interface JobRecord {
+  id: string;
+  keyId: string;
+  status: JobStatus;
+  model: string;
+  input: GenerationInput;
+  /** SHA-256 of the canonical create body (idempotency). */
+  bodyHash: string;
+  /** Inference backend that accepted the job; null until one has. */
+  backend: string | null;
+  seed: number | null;
+  images: StoredImage[];
+  error: { code: FailureCode; message: string } | null;
+  progress: { step: number; total: number } | null;
+  createdAt: string;
+  completedAt: string | null;
+  webhook: WebhookState | null;
+}
+
+export interface WebhookState {
+  url: string;
+  delivered: boolean;
+  attempts: number;
+  /** Epoch ms of the next attempt; null once delivered or given up. */
+  nextAttemptAt: number | null;
+  lastError: string | null;
+}
+
+export type IdempotencyClaim =
+  | { kind: "claimed" }
+  | { kind: "done"; jobId: string; bodyHash: string }
+  | { kind: "in_progress"; bodyHash: string };
+
+/**
+ * Durable job records and idempotency keys. Implementations: a directory of JSON files (Node) and
+ * Durable Object storage (Workers). `claimIdempotency` must be atomic: of two concurrent claims of
+ * the same key, exactly one is `claimed`.
+ */
+export interface JobStore {
+  claimIdempotency(keyId: string, idempotencyKey: string, bodyHash: string): Promise<IdempotencyClaim>;
+  finishIdempotency(keyId: string, idempotencyKey: string, jobId: string): Promise<void>;
+  releaseIdempotency(keyId: string, idempotencyKey: string): Promise<void>;
+  save(job: JobRecord): Promise<void>;
+  delete(keyId: string, jobId: string): Promise<void>;
+  get(keyId: string, jobId: string): Promise<JobRecord | null>;
+  /** The key's jobs, newest first; `cursor` is the last id of the previous page. */
+  list(keyId: string, limit: number, cursor?: string): Promise<{ items: JobRecord[]; nextCursor: string | null }>;
+  countActive(keyId: string): Promise<number>;
+  /** Jobs that are not finished, or whose webhook is still due, across all keys. */
+  pending(): Promise<JobRecord[]>;
+}
+
+export const isTerminal = (status: JobStatus) => status === "succeeded" || status === "failed" || status === "canceled";
+
+/** Orders job records newest first, ties broken by id, so pages are stable. */
+export function newestFirst(a: JobRecord, b: JobRecord): number {
+  return b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id);
+}
+
+/**
+ * Pages through records sorted newest first. The cursor is the id of the last item returned, so a
+ * page never repeats or skips items when new jobs arrive in between.
+ */
+export function paginate(sorted: JobRecord[], limit: number, cursor?: string) {
+  const start = cursor ? sorted.findIndex((j) => j.id === cursor) + 1 : 0;
+  const items = sorted.slice(start, start + limit);
+  const more = start + limit < sorted.length;
+  return { items, nextCursor: more ? (items.at(-1)?.id ?? null) : null };
+}

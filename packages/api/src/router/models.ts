@@ -1,0 +1,5 @@
+import { authedProcedure, router } from "../trpc.ts";
+
+export const modelsRouter = router({
+  list: authedProcedure.query(({ ctx }) => ctx.models.list()),
+});
