@@ -24,7 +24,8 @@ export function requireSignature({
   nonceTtlS = 660,
   now = () => Date.now(),
 }: SignatureOptions): MiddlewareHandler {
-  if (secret.length < 16) throw new RangeError("requireSignature: secret must be at least 16 characters");
+  if (secret.length < 16)
+    throw new RangeError("requireSignature: secret must be at least 16 characters");
   const seen = new Map<string, number>();
   let lastSweep = now();
 
@@ -48,7 +49,8 @@ export function requireSignature({
       for (const [nonce, expiry] of seen) if (expiry < t) seen.delete(nonce);
       lastSweep = t;
     }
-    if ((seen.get(result.nonce) ?? 0) > t) throw new EaselError("invalid_signature", "request signature is replayed");
+    if ((seen.get(result.nonce) ?? 0) > t)
+      throw new EaselError("invalid_signature", "request signature is replayed");
     seen.set(result.nonce, t + nonceTtlS * 1000);
     c.set("rawBody", body);
     await next();

@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { BatchQueue, type QueuedJob } from "./batch-queue.ts";
 
-const job = (id: string, batchKey = "k", enqueuedAt = Date.now()): QueuedJob => ({ id, batchKey, enqueuedAt });
+const job = (id: string, batchKey = "k", enqueuedAt = Date.now()): QueuedJob => ({
+  id,
+  batchKey,
+  enqueuedAt,
+});
 
 describe("BatchQueue", () => {
   it("refuses jobs beyond its capacity", () => {
@@ -14,7 +18,13 @@ describe("BatchQueue", () => {
 
   it("batches compatible jobs in FIFO order and leaves the others queued", async () => {
     const queue = new BatchQueue({ capacity: 10, maxBatchSize: 3, maxWaitMs: 0, batching: true });
-    for (const [id, key] of [["a", "x"], ["b", "y"], ["c", "x"], ["d", "x"], ["e", "x"]] as const) {
+    for (const [id, key] of [
+      ["a", "x"],
+      ["b", "y"],
+      ["c", "x"],
+      ["d", "x"],
+      ["e", "x"],
+    ] as const) {
       queue.tryEnqueue(job(id, key));
     }
     expect((await queue.take()).map((j) => j.id)).toEqual(["a", "c", "d"]);
@@ -40,7 +50,12 @@ describe("BatchQueue", () => {
   });
 
   it("releases a full batch without waiting", async () => {
-    const queue = new BatchQueue({ capacity: 10, maxBatchSize: 2, maxWaitMs: 10_000, batching: true });
+    const queue = new BatchQueue({
+      capacity: 10,
+      maxBatchSize: 2,
+      maxWaitMs: 10_000,
+      batching: true,
+    });
     queue.tryEnqueue(job("a"));
     queue.tryEnqueue(job("b"));
     const started = Date.now();

@@ -84,7 +84,12 @@ export class BatchQueue<J extends QueuedJob> {
       }
       const batch = this.compatibleWith(head);
       const waitLeft = head.enqueuedAt + this.options.maxWaitMs - Date.now();
-      if (!this.options.batching || batch.length >= this.options.maxBatchSize || waitLeft <= 0 || this.closed) {
+      if (
+        !this.options.batching ||
+        batch.length >= this.options.maxBatchSize ||
+        waitLeft <= 0 ||
+        this.closed
+      ) {
         for (const job of batch) this.jobs.splice(this.jobs.indexOf(job), 1);
         return batch;
       }

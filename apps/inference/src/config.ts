@@ -84,7 +84,9 @@ export function configFromEnv(env: Record<string, string | undefined>): Inferenc
   const models = e.EASEL_MODELS ? parseModels(e.EASEL_MODELS) : [{ ...DEFAULT_MODEL }];
   const defaultModel = e.EASEL_DEFAULT_MODEL ?? models[0]?.name ?? DEFAULT_MODEL.name;
   if (!models.some((m) => m.name === defaultModel)) {
-    throw new ConfigError(`EASEL_DEFAULT_MODEL: ${defaultModel} is not one of ${models.map((m) => m.name).join(", ")}`);
+    throw new ConfigError(
+      `EASEL_DEFAULT_MODEL: ${defaultModel} is not one of ${models.map((m) => m.name).join(", ")}`,
+    );
   }
   return {
     host: e.EASEL_HOST,
@@ -113,7 +115,9 @@ function parseModels(value: string): ModelSpec[] {
   return value.split(",").map((pair) => {
     const [name, dir] = pair.split("=");
     if (!name || !dir || !/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name)) {
-      throw new ConfigError(`EASEL_MODELS: expected name=dir pairs with lowercase names, got ${JSON.stringify(pair)}`);
+      throw new ConfigError(
+        `EASEL_MODELS: expected name=dir pairs with lowercase names, got ${JSON.stringify(pair)}`,
+      );
     }
     return { name, dir: resolve(dir) };
   });

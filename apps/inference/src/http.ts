@@ -1,4 +1,5 @@
 import {
+  canonicalJson,
   createPredictionSchema,
   EaselError,
   ERROR_STATUS,
@@ -41,7 +42,8 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
 
   app.use(async function requestId(c, next) {
     const incoming = c.req.header("x-request-id");
-    const id = incoming && /^[A-Za-z0-9_.:-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
+    const id =
+      incoming && /^[A-Za-z0-9_.:-]{1,128}$/.test(incoming) ? incoming : crypto.randomUUID();
     c.set("requestId", id);
     c.header("x-request-id", id);
     const started = performance.now();
@@ -58,7 +60,10 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     bodyLimit({
       maxSize: LIMITS.bodyMaxBytes,
       onError: () => {
-        throw new EaselError("payload_too_large", `request body must be <= ${LIMITS.bodyMaxBytes} bytes`);
+        throw new EaselError(
+          "payload_too_large",
+          `request body must be <= ${LIMITS.bodyMaxBytes} bytes`,
+        );
       },
     }),
   );
@@ -68,13 +73,19 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     const status = models.status;
     if (status.state === "FAILED") return c.json({ status: "FAILED", error: status.error }, 503);
     if (status.state === "STARTING") return c.json({ status: "STARTING" }, 503);
-    const details = { queue_depth: service.queueDepth, in_flight: service.inFlight, queue_capacity: deps.queueCapacity };
+    const details = {
+      queue_depth: service.queueDepth,
+      in_flight: service.inFlight,
+      queue_capacity: deps.queueCapacity,
+    };
     if (!service.isAccepting) return c.json({ status: "STOPPING", ...details }, 503);
     const busy = service.queueDepth >= deps.queueCapacity;
     return c.json({ status: busy ? "BUSY" : "READY", ...details }, 200);
   });
 
-  app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+  app.get("/metrics", (c) =>
+    c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
 
   app.get("/v1/models", (c) =>
     c.json({
@@ -100,7 +111,8 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     const hash = await sha256Hex(canonicalJson(body));
     const { prediction, created } = await service.create(id, body, hash);
     const wait = preferWait(c.req.header("prefer"), maxWaitS);
-    const current = wait > 0 ? ((await service.waitFor(id, wait * 1000)) ?? prediction) : prediction;
+    const current =
+      wait > 0 ? ((await service.waitFor(id, wait * 1000)) ?? prediction) : prediction;
     if (wait > 0) c.header("preference-applied", `wait=${wait}`);
     c.header("location", `/v1/predictions/${id}`);
     // 200 with the finished prediction, else 202 with its current state (new or known).
@@ -110,7 +122,9 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
 
   app.get("/v1/predictions/:id", (c) => c.json(mustGet(c.req.param("id"))));
 
-  app.post("/v1/predictions/:id/cancel", async (c) => c.json(await service.cancel(c.req.param("id"))));
+  app.post("/v1/predictions/:id/cancel", async (c) =>
+    c.json(await service.cancel(c.req.param("id"))),
+  );
 
   app.get("/v1/predictions/:id/events", (c) => {
     const id = c.req.param("id");
@@ -161,7 +175,9 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
       throw new EaselError("not_found", `file ${key} not found`, { cause: error });
     });
     if (!object) throw new EaselError("not_found", `file ${key} not found`);
-    return c.body(object.body as Uint8Array<ArrayBuffer>, 200, { "content-type": object.contentType });
+    return c.body(object.body as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": object.contentType,
+    });
   });
 
   app.notFound(() => {
@@ -204,16 +220,4 @@ function parseJson(raw: Uint8Array | undefined): unknown {
 function preferWait(header: string | undefined, max: number): number {
   const match = /(?:^|[,;\s])wait=(\d+)/.exec(header ?? "");
   return match?.[1] ? Math.min(Number(match[1]), max) : 0;
-}
-
-/** JSON with sorted keys, so the same input always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -9,8 +9,10 @@ export function createLogger(
   service: string,
   write: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
 ): Logger {
-  const log = (level: string) => (msg: string, fields: Record<string, unknown> = {}) =>
-    write(JSON.stringify({ ts: new Date().toISOString(), level, service, msg, ...fields }));
+  const log =
+    (level: string) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      write(JSON.stringify({ ts: new Date().toISOString(), level, service, msg, ...fields }));
   return { info: log("info"), warn: log("warn"), error: log("error") };
 }
 

@@ -1,5 +1,5 @@
-import { serve } from "@hono/node-server";
 import { createObjectStore } from "@easel/storage";
+import { serve } from "@hono/node-server";
 import { configFromEnv } from "./config.ts";
 import { EventHub } from "./events.ts";
 import { createHttpApp } from "./http.ts";
@@ -34,7 +34,15 @@ async function main(): Promise<void> {
     () => service?.queueDepth ?? 0,
     () => service?.inFlight ?? 0,
   );
-  service = new PredictionService({ config, journal: new Journal(config.stateDir), store, models, events, metrics, logger });
+  service = new PredictionService({
+    config,
+    journal: new Journal(config.stateDir),
+    store,
+    models,
+    events,
+    metrics,
+    logger,
+  });
   const app = createHttpApp({
     service,
     models,
@@ -77,6 +85,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(`${JSON.stringify({ level: "error", msg: "fatal", error: String(error?.message ?? error) })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: "error", msg: "fatal", error: String(error?.message ?? error) })}\n`,
+  );
   process.exit(1);
 });

@@ -7,7 +7,9 @@ type Labels = Record<string, string>;
 const labelKey = (labels: Labels) =>
   Object.entries(labels)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .map(
+      ([k, v]) => `${k}="${v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`,
+    )
     .join(",");
 
 const braces = (key: string) => (key ? `{${key}}` : "");
@@ -43,7 +45,11 @@ export class Gauge implements Metric {
     private readonly read: () => number,
   ) {}
   render(): string {
-    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`, `${this.name} ${this.read()}`].join("\n");
+    return [
+      `# HELP ${this.name} ${this.help}`,
+      `# TYPE ${this.name} gauge`,
+      `${this.name} ${this.read()}`,
+    ].join("\n");
   }
 }
 
@@ -71,7 +77,9 @@ export class Histogram implements Metric {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [key, s] of this.series) {
       const sep = key ? `${key},` : "";
-      this.buckets.forEach((le, i) => lines.push(`${this.name}_bucket{${sep}le="${le}"} ${s.counts[i]}`));
+      this.buckets.forEach((le, i) =>
+        lines.push(`${this.name}_bucket{${sep}le="${le}"} ${s.counts[i]}`),
+      );
       lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
       lines.push(`${this.name}_sum${braces(key)} ${s.sum}`);
       lines.push(`${this.name}_count${braces(key)} ${s.count}`);
@@ -84,8 +92,16 @@ export class Histogram implements Metric {
 export function createMetrics(queueDepth: () => number, inFlight: () => number) {
   const metrics = {
     queueDepth: new Gauge("easel_queue_depth", "Predictions waiting in the queue.", queueDepth),
-    inFlight: new Gauge("easel_predictions_in_flight", "Predictions being generated now.", inFlight),
-    batchSize: new Histogram("easel_batch_size", "Predictions per UNet batch.", [1, 2, 3, 4, 6, 8, 12, 16]),
+    inFlight: new Gauge(
+      "easel_predictions_in_flight",
+      "Predictions being generated now.",
+      inFlight,
+    ),
+    batchSize: new Histogram(
+      "easel_batch_size",
+      "Predictions per UNet batch.",
+      [1, 2, 3, 4, 6, 8, 12, 16],
+    ),
     stepSeconds: new Histogram(
       "easel_step_seconds",
       "Wall time of one denoising step of a batch (UNet + scheduler).",
@@ -102,7 +118,10 @@ export function createMetrics(queueDepth: () => number, inFlight: () => number) 
   };
   return {
     ...metrics,
-    render: () => `${Object.values(metrics).map((m) => m.render()).join("\n")}\n`,
+    render: () =>
+      `${Object.values(metrics)
+        .map((m) => m.render())
+        .join("\n")}\n`,
   };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -104,7 +104,10 @@ export class PredictionService {
         this.queue.tryEnqueue(job) || this.forceEnqueue(job);
         logger.info("prediction resumed", { predictionId: id, attempts: record.attempts });
       } catch (error) {
-        await this.finish(record, "failed", { code: "internal_error", message: (error as Error).message });
+        await this.finish(record, "failed", {
+          code: "internal_error",
+          message: (error as Error).message,
+        });
       }
     }
     this.accepting = true;
@@ -121,23 +124,34 @@ export class PredictionService {
    * Creates a prediction, or returns the existing one for the same id and body.
    * @throws EaselError conflict (same id, other body), invalid_parameter, queue_full, not_ready
    */
-  async create(id: string, body: CreatePrediction, inputHash: string): Promise<{ prediction: Prediction; created: boolean }> {
+  async create(
+    id: string,
+    body: CreatePrediction,
+    inputHash: string,
+  ): Promise<{ prediction: Prediction; created: boolean }> {
     const existing = this.records.get(id);
     if (existing) {
       if (existing.inputHash !== inputHash) {
-        throw new EaselError("conflict", `prediction ${id} already exists with a different input`, { param: "id" });
+        throw new EaselError("conflict", `prediction ${id} already exists with a different input`, {
+          param: "id",
+        });
       }
       return { prediction: this.view(existing), created: false };
     }
-    if (!this.accepting) throw new EaselError("not_ready", "the service is not accepting work", { retryAfter: 5 });
+    if (!this.accepting)
+      throw new EaselError("not_ready", "the service is not accepting work", { retryAfter: 5 });
     const { config } = this.deps;
     const modelName = body.model ?? config.defaultModel;
     const generator = this.deps.models.get(modelName);
     if (!generator) {
       const names = this.deps.models.list().map((g) => g.info.name);
-      throw new EaselError("invalid_parameter", `model must be one of ${names.join(", ")}, got ${JSON.stringify(modelName)}`, {
-        param: "model",
-      });
+      throw new EaselError(
+        "invalid_parameter",
+        `model must be one of ${names.join(", ")}, got ${JSON.stringify(modelName)}`,
+        {
+          param: "model",
+        },
+      );
     }
     const seed = body.input.seed ?? randomSeed();
     const now = new Date();
@@ -163,9 +177,13 @@ export class PredictionService {
     };
     const job = this.jobFor(record); // validates against the model before anything is accepted
     if (this.queue.depth + this.reserving >= config.queueCapacity) {
-      throw new EaselError("queue_full", `the queue is full (${config.queueCapacity} predictions); retry later`, {
-        retryAfter: Math.max(1, Math.ceil(this.queue.depth / 2)),
-      });
+      throw new EaselError(
+        "queue_full",
+        `the queue is full (${config.queueCapacity} predictions); retry later`,
+        {
+          retryAfter: Math.max(1, Math.ceil(this.queue.depth / 2)),
+        },
+      );
     }
     this.reserving += 1;
     try {
@@ -254,7 +272,10 @@ export class PredictionService {
       const record = this.records.get(job.id);
       if (!record || record.prediction.status !== "queued") continue;
       if (now > record.deadlineAt) {
-        await this.finish(record, "failed", { code: "deadline_exceeded", message: "the deadline passed while queued" });
+        await this.finish(record, "failed", {
+          code: "deadline_exceeded",
+          message: "the deadline passed while queued",
+        });
         continue;
       }
       members.push({ job, record });
@@ -269,7 +290,8 @@ export class PredictionService {
       record.attempts += 1;
       record.prediction.status = "processing";
       record.prediction.started_at = startedAt.toISOString();
-      record.prediction.metrics.queue_ms = startedAt.getTime() - Date.parse(record.prediction.created_at);
+      record.prediction.metrics.queue_ms =
+        startedAt.getTime() - Date.parse(record.prediction.created_at);
       record.prediction.metrics.batch_size = members.length;
       this.running.set(record.prediction.id, controller);
     }
@@ -279,7 +301,8 @@ export class PredictionService {
 
     const active = () => members.filter(({ record }) => record.prediction.status === "processing");
     const deadlineTimer = setInterval(() => {
-      if (active().every(({ record }) => Date.now() > record.deadlineAt)) controller.abort(new Error("deadline"));
+      if (active().every(({ record }) => Date.now() > record.deadlineAt))
+        controller.abort(new Error("deadline"));
     }, 250);
     let lastStep = Date.now();
     try {
@@ -302,7 +325,8 @@ export class PredictionService {
               }
             });
             // Members past their deadline fail now; the batch goes on for the others.
-            if (members.every(({ record }) => record.prediction.status !== "processing")) controller.abort();
+            if (members.every(({ record }) => record.prediction.status !== "processing"))
+              controller.abort();
           },
         },
       );
@@ -312,17 +336,32 @@ export class PredictionService {
           const result = results[i];
           if (record.prediction.status === "canceled") return this.finish(record, "canceled", null);
           if (Date.now() > record.deadlineAt) {
-            return this.finish(record, "failed", { code: "deadline_exceeded", message: "the deadline passed while running" });
+            return this.finish(record, "failed", {
+              code: "deadline_exceeded",
+              message: "the deadline passed while running",
+            });
           }
-          if (!result) return this.finish(record, "failed", { code: "internal_error", message: "no result for this request" });
+          if (!result)
+            return this.finish(record, "failed", {
+              code: "internal_error",
+              message: "no result for this request",
+            });
           try {
             record.prediction.metrics.predict_ms = predictMs;
-            record.prediction.output = { images: await this.storeImages(record, job, result.images) };
+            record.prediction.output = {
+              images: await this.storeImages(record, job, result.images),
+            };
             metrics.images.inc({}, result.images.length);
             await this.finish(record, "succeeded", null);
           } catch (error) {
-            logger.error("storing images failed", { predictionId: record.prediction.id, error: (error as Error).message });
-            await this.finish(record, "failed", { code: "storage_error", message: (error as Error).message });
+            logger.error("storing images failed", {
+              predictionId: record.prediction.id,
+              error: (error as Error).message,
+            });
+            await this.finish(record, "failed", {
+              code: "storage_error",
+              message: (error as Error).message,
+            });
           }
         }),
       );
@@ -335,10 +374,17 @@ export class PredictionService {
           // Leave it journaled as processing: the next start resumes it (attempts counts this try).
           this.running.delete(record.prediction.id);
         } else if (aborted && Date.now() > record.deadlineAt) {
-          await this.finish(record, "failed", { code: "deadline_exceeded", message: "the deadline passed while running" });
+          await this.finish(record, "failed", {
+            code: "deadline_exceeded",
+            message: "the deadline passed while running",
+          });
         } else {
-          const code: FailureCode = error instanceof InvalidParameterError ? "invalid_parameter" : "model_error";
-          logger.error("generation failed", { predictionId: record.prediction.id, error: (error as Error).message });
+          const code: FailureCode =
+            error instanceof InvalidParameterError ? "invalid_parameter" : "model_error";
+          logger.error("generation failed", {
+            predictionId: record.prediction.id,
+            error: (error as Error).message,
+          });
           await this.finish(record, "failed", { code, message: (error as Error).message });
         }
       }
@@ -348,7 +394,11 @@ export class PredictionService {
     }
   }
 
-  private async storeImages(record: PredictionRecord, job: Job, images: RgbImage[]): Promise<StoredImage[]> {
+  private async storeImages(
+    record: PredictionRecord,
+    job: Job,
+    images: RgbImage[],
+  ): Promise<StoredImage[]> {
     const { store, config } = this.deps;
     const p = record.prediction;
     const format = p.input.output_format ?? "png";
@@ -411,7 +461,10 @@ export class PredictionService {
   private jobFor(record: PredictionRecord): Job {
     const p = record.prediction;
     const generator = this.deps.models.get(p.model);
-    if (!generator) throw new EaselError("invalid_parameter", `model ${p.model} is not loaded`, { param: "model" });
+    if (!generator)
+      throw new EaselError("invalid_parameter", `model ${p.model} is not loaded`, {
+        param: "model",
+      });
     const info = generator.info;
     const input = p.input;
     const request: GenerateRequest = {
@@ -431,10 +484,14 @@ export class PredictionService {
       generator.validate(request);
     } catch (error) {
       if (error instanceof InvalidParameterError) {
-        throw new EaselError("invalid_parameter", `input.${wireName(error.param)}: ${error.message}`, {
-          param: `input.${wireName(error.param)}`,
-          cause: error,
-        });
+        throw new EaselError(
+          "invalid_parameter",
+          `input.${wireName(error.param)}: ${error.message}`,
+          {
+            param: `input.${wireName(error.param)}`,
+            cause: error,
+          },
+        );
       }
       throw error;
     }
@@ -486,9 +543,13 @@ function toBase64(bytes: Uint8Array): string {
 function decodeInputImage(value: string, request: GenerateRequest): RgbImage {
   const base64 = value.replace(/^data:image\/[a-z]+;base64,/, "");
   if (!/^[A-Za-z0-9+/]+=*$/.test(base64)) {
-    throw new EaselError("invalid_parameter", "input.image must be a base64 PNG or JPEG (optionally a data URL)", {
-      param: "input.image",
-    });
+    throw new EaselError(
+      "invalid_parameter",
+      "input.image must be a base64 PNG or JPEG (optionally a data URL)",
+      {
+        param: "input.image",
+      },
+    );
   }
   try {
     const image = decodeImage(new Uint8Array(Buffer.from(base64, "base64")));
@@ -497,10 +558,14 @@ function decodeInputImage(value: string, request: GenerateRequest): RgbImage {
       : resizeRgb(image, request.width, request.height);
   } catch (error) {
     if (error instanceof EaselError) throw error;
-    throw new EaselError("invalid_parameter", `input.image could not be decoded: ${(error as Error).message}`, {
-      param: "input.image",
-      cause: error,
-    });
+    throw new EaselError(
+      "invalid_parameter",
+      `input.image could not be decoded: ${(error as Error).message}`,
+      {
+        param: "input.image",
+        cause: error,
+      },
+    );
   }
 }
 

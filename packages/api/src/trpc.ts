@@ -1,4 +1,10 @@
-import { describeIssue, EaselError, ERROR_STATUS, type ErrorCode, openAiErrorType } from "@easel/schema";
+import {
+  describeIssue,
+  EaselError,
+  ERROR_STATUS,
+  type ErrorCode,
+  openAiErrorType,
+} from "@easel/schema";
 import { initTRPC, type TRPCError } from "@trpc/server";
 import { ZodError } from "zod";
 import type { ApiContext } from "./context.ts";
@@ -31,21 +37,84 @@ export function toEaselError(error: TRPCError): EaselError {
 
 /** Fields every tRPC error carries in `error.data`, so the SDK can rebuild our error class. */
 export interface EaselErrorData {
-  easel: { code: ErrorCode; type: string; status: number; param?: string; retryAfter?: number; requestId: string };
+  easel: {
+    code: ErrorCode;
+    type: string;
+    status: number;
+    param?: string;
+    retryAfter?: number;
+    requestId: string;
+  };
 }
+
+/** The wire fields of an EaselError inside tRPC's `error.data`. */
+export function easelErrorData(easel: EaselError, requestId: string): EaselErrorData["easel"] {
+  return {
+    code: easel.code,
+    type: openAiErrorType(easel.code),
+    status: ERROR_STATUS[easel.code],
+    requestId,
+    ...(easel.param === undefined ? {} : { param: easel.param }),
+    ...(easel.retryAfter === undefined ? {} : { retryAfter: easel.retryAfter }),
+  };
+}
+
+/**
+ * tRPC's JSON error envelope for an error raised before tRPC runs (auth, rate limits, body size in
+ * the gateway's middleware), so tRPC clients read it like any procedure error.
+ */
+export function trpcErrorEnvelope(easel: EaselError, requestId: string, path: string) {
+  const status = ERROR_STATUS[easel.code];
+  const trpcCode = TRPC_CODE_BY_STATUS[status] ?? "INTERNAL_SERVER_ERROR";
+  return {
+    error: {
+      message: easel.message,
+      code: TRPC_JSONRPC_CODES[trpcCode],
+      data: { code: trpcCode, httpStatus: status, path, easel: easelErrorData(easel, requestId) },
+    },
+  };
+}
+
+const TRPC_CODE_BY_STATUS: Record<number, TRPCError["code"]> = {
+  400: "BAD_REQUEST",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  405: "METHOD_NOT_SUPPORTED",
+  409: "CONFLICT",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+  422: "UNPROCESSABLE_CONTENT",
+  429: "TOO_MANY_REQUESTS",
+  503: "SERVICE_UNAVAILABLE",
+  504: "GATEWAY_TIMEOUT",
+};
+
+const TRPC_JSONRPC_CODES: Record<string, number> = {
+  BAD_REQUEST: -32600,
+  UNAUTHORIZED: -32001,
+  FORBIDDEN: -32003,
+  NOT_FOUND: -32004,
+  METHOD_NOT_SUPPORTED: -32005,
+  CONFLICT: -32009,
+  PAYLOAD_TOO_LARGE: -32013,
+  UNSUPPORTED_MEDIA_TYPE: -32015,
+  UNPROCESSABLE_CONTENT: -32022,
+  TOO_MANY_REQUESTS: -32029,
+  SERVICE_UNAVAILABLE: -32603,
+  GATEWAY_TIMEOUT: -32603,
+  INTERNAL_SERVER_ERROR: -32603,
+};
 
 const t = initTRPC.context<ApiContext>().create({
   errorFormatter({ shape, error, ctx }) {
     const easel = toEaselError(error);
-    const data: EaselErrorData["easel"] = {
-      code: easel.code,
-      type: openAiErrorType(easel.code),
-      status: ERROR_STATUS[easel.code],
-      requestId: ctx?.requestId ?? "",
-      ...(easel.param === undefined ? {} : { param: easel.param }),
-      ...(easel.retryAfter === undefined ? {} : { retryAfter: easel.retryAfter }),
+    const data = easelErrorData(easel, ctx?.requestId ?? "");
+    return {
+      ...shape,
+      message: easel.message,
+      data: { ...shape.data, stack: undefined, easel: data },
     };
-    return { ...shape, message: easel.message, data: { ...shape.data, stack: undefined, easel: data } };
   },
 });
 

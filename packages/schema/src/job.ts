@@ -6,7 +6,9 @@ import { generationInputSchema, LIMITS, OUTPUT_FORMATS } from "./generation.ts";
 export const JOB_STATUSES = ["queued", "processing", "succeeded", "failed", "canceled"] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
-export const jobIdSchema = z.string().regex(/^job_[A-Za-z0-9]{8,64}$/, { message: "must look like job_<letters and digits>" });
+export const jobIdSchema = z
+  .string()
+  .regex(/^job_[A-Za-z0-9]{8,64}$/, { message: "must look like job_<letters and digits>" });
 
 /** Webhook URL: https (or http where configuration allows), no credentials in it. */
 export const webhookUrlSchema = z

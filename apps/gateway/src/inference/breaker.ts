@@ -13,7 +13,8 @@ export class CircuitBreaker {
     private readonly cooldownMs: number,
     private readonly now: () => number = Date.now,
   ) {
-    if (failureThreshold < 1 || cooldownMs < 0) throw new RangeError("CircuitBreaker: bad thresholds");
+    if (failureThreshold < 1 || cooldownMs < 0)
+      throw new RangeError("CircuitBreaker: bad thresholds");
   }
 
   get state(): "closed" | "open" | "half-open" {

@@ -19,7 +19,12 @@ export interface InferenceClient {
   submit(id: string, body: CreatePrediction): Promise<{ backend: string; prediction: Prediction }>;
   get(backend: string, id: string): Promise<Prediction>;
   cancel(backend: string, id: string): Promise<Prediction>;
-  events(backend: string, id: string, signal: AbortSignal, lastEventId?: string): AsyncIterable<{ id: string | undefined; event: PredictionEvent }>;
+  events(
+    backend: string,
+    id: string,
+    signal: AbortSignal,
+    lastEventId?: string,
+  ): AsyncIterable<{ id: string | undefined; event: PredictionEvent }>;
   /** Bytes of a stored image through the backend (local stores have no presigned URLs). */
   file(backend: string, key: string): Promise<Uint8Array>;
   models(): Promise<InferenceModel[]>;
@@ -77,7 +82,9 @@ class TransientError extends Error {
 export class HttpInferenceClient implements InferenceClient {
   private readonly backends: BackendState[];
   private readonly fetch: typeof fetch;
-  private readonly options: Required<Omit<HttpInferenceClientOptions, "fetch" | "backends" | "secret">>;
+  private readonly options: Required<
+    Omit<HttpInferenceClientOptions, "fetch" | "backends" | "secret">
+  >;
   private readonly secret: string;
   private next = 0;
 
@@ -93,10 +100,19 @@ export class HttpInferenceClient implements InferenceClient {
     healthTtlMs = 5_000,
     now = Date.now,
   }: HttpInferenceClientOptions) {
-    if (backends.length === 0) throw new TypeError("HttpInferenceClient: at least one backend is required");
+    if (backends.length === 0)
+      throw new TypeError("HttpInferenceClient: at least one backend is required");
     this.secret = secret;
     this.fetch = fetchImpl;
-    this.options = { timeoutMs, retries, backoffMs, failureThreshold, cooldownMs, healthTtlMs, now };
+    this.options = {
+      timeoutMs,
+      retries,
+      backoffMs,
+      failureThreshold,
+      cooldownMs,
+      healthTtlMs,
+      now,
+    };
     this.backends = backends.map((b) => ({
       ...b,
       url: b.url.replace(/\/+$/, ""),
@@ -105,12 +121,20 @@ export class HttpInferenceClient implements InferenceClient {
     }));
   }
 
-  async submit(id: string, body: CreatePrediction): Promise<{ backend: string; prediction: Prediction }> {
+  async submit(
+    id: string,
+    body: CreatePrediction,
+  ): Promise<{ backend: string; prediction: Prediction }> {
     let last: TransientError | null = null;
     for (const backend of await this.candidates()) {
       if (!backend.breaker.allow()) continue;
       try {
-        const prediction = (await this.withRetries(backend, "PUT", `/v1/predictions/${id}`, JSON.stringify(body))) as Prediction;
+        const prediction = (await this.withRetries(
+          backend,
+          "PUT",
+          `/v1/predictions/${id}`,
+          JSON.stringify(body),
+        )) as Prediction;
         backend.breaker.success();
         return { backend: backend.id, prediction };
       } catch (error) {
@@ -124,7 +148,9 @@ export class HttpInferenceClient implements InferenceClient {
     }
     const detail = last ? ` (last: ${last.message})` : " (all circuits open)";
     if (last?.kind === "timeout") {
-      throw new EaselError("backend_timeout", `no inference backend answered in time${detail}`, { retryAfter: 5 });
+      throw new EaselError("backend_timeout", `no inference backend answered in time${detail}`, {
+        retryAfter: 5,
+      });
     }
     throw new EaselError("backend_unavailable", `no inference backend can take the work${detail}`, {
       retryAfter: last?.retryAfter ?? 5,
@@ -166,13 +192,17 @@ export class HttpInferenceClient implements InferenceClient {
   async models(): Promise<InferenceModel[]> {
     for (const backend of await this.candidates()) {
       try {
-        const list = (await this.withRetries(backend, "GET", "/v1/models", "")) as { data: InferenceModel[] };
+        const list = (await this.withRetries(backend, "GET", "/v1/models", "")) as {
+          data: InferenceModel[];
+        };
         return list.data;
       } catch (error) {
         if (!(error instanceof TransientError)) throw error;
       }
     }
-    throw new EaselError("backend_unavailable", "no inference backend answered /v1/models", { retryAfter: 5 });
+    throw new EaselError("backend_unavailable", "no inference backend answered /v1/models", {
+      retryAfter: 5,
+    });
   }
 
   /** Backends to try for new work: READY ones first, round-robin among equals. */
@@ -180,7 +210,8 @@ export class HttpInferenceClient implements InferenceClient {
     await Promise.all(this.backends.map((b) => this.refreshHealth(b)));
     const start = this.next++ % this.backends.length;
     const rotated = [...this.backends.slice(start), ...this.backends.slice(0, start)];
-    const rank = (b: BackendState) => (b.health?.status === "READY" ? 0 : b.health?.status === "BUSY" ? 1 : 2);
+    const rank = (b: BackendState) =>
+      b.health?.status === "READY" ? 0 : b.health?.status === "BUSY" ? 1 : 2;
     return rotated.sort((a, b) => rank(a) - rank(b));
   }
 
@@ -188,7 +219,9 @@ export class HttpInferenceClient implements InferenceClient {
     const now = this.options.now();
     if (backend.health && now - backend.health.at < this.options.healthTtlMs) return;
     try {
-      const response = await this.fetch(`${backend.url}/health`, { signal: AbortSignal.timeout(2000) });
+      const response = await this.fetch(`${backend.url}/health`, {
+        signal: AbortSignal.timeout(2000),
+      });
       const body = (await response.json()) as { status?: string };
       backend.health = { status: body.status ?? "UNKNOWN", at: now };
     } catch {
@@ -204,11 +237,20 @@ export class HttpInferenceClient implements InferenceClient {
     } catch (error) {
       if (!(error instanceof TransientError)) throw error;
       const code = error.kind === "timeout" ? "backend_timeout" : "backend_unavailable";
-      throw new EaselError(code, `inference backend ${backendId} is not answering: ${error.message}`, { retryAfter: 5 });
+      throw new EaselError(
+        code,
+        `inference backend ${backendId} is not answering: ${error.message}`,
+        { retryAfter: 5 },
+      );
     }
   }
 
-  private async withRetries(backend: BackendState, method: string, path: string, body: string): Promise<unknown> {
+  private async withRetries(
+    backend: BackendState,
+    method: string,
+    path: string,
+    body: string,
+  ): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       try {
         const response = await this.attempt(backend, method, path, body);
@@ -221,8 +263,18 @@ export class HttpInferenceClient implements InferenceClient {
     }
   }
 
-  private async attempt(backend: BackendState, method: string, path: string, body: string): Promise<Response> {
-    const headers: Record<string, string> = await signRequest({ method, path, body, secret: this.secret });
+  private async attempt(
+    backend: BackendState,
+    method: string,
+    path: string,
+    body: string,
+  ): Promise<Response> {
+    const headers: Record<string, string> = await signRequest({
+      method,
+      path,
+      body,
+      secret: this.secret,
+    });
     if (body) headers["content-type"] = "application/json";
     let response: Response;
     try {
@@ -235,14 +287,24 @@ export class HttpInferenceClient implements InferenceClient {
     } catch (error) {
       const name = (error as Error).name;
       if (name === "TimeoutError" || name === "AbortError") {
-        throw new TransientError(`${method} ${backend.id}${path} timed out after ${this.options.timeoutMs} ms`, "timeout");
+        throw new TransientError(
+          `${method} ${backend.id}${path} timed out after ${this.options.timeoutMs} ms`,
+          "timeout",
+        );
       }
-      throw new TransientError(`${method} ${backend.id}${path} failed: ${(error as Error).message}`, "unavailable");
+      throw new TransientError(
+        `${method} ${backend.id}${path} failed: ${(error as Error).message}`,
+        "unavailable",
+      );
     }
     if (response.status === 503 || response.status === 502) {
       const retryAfter = Number(response.headers.get("retry-after")) || undefined;
       await response.body?.cancel();
-      throw new TransientError(`${method} ${backend.id}${path} -> ${response.status}`, "unavailable", retryAfter);
+      throw new TransientError(
+        `${method} ${backend.id}${path} -> ${response.status}`,
+        "unavailable",
+        retryAfter,
+      );
     }
     if (!response.ok) throw await this.errorOf(response, `${method} ${backend.id}${path}`);
     return response;
@@ -253,14 +315,22 @@ export class HttpInferenceClient implements InferenceClient {
     const error = EaselError.fromBody(body, response.status);
     // Signature failures are our misconfiguration, not the caller's: never leak them as 401.
     if (error.code === "invalid_signature" || error.code === "unauthorized") {
-      return new EaselError("internal_error", `${operation}: inference rejected the gateway's signature`);
+      return new EaselError(
+        "internal_error",
+        `${operation}: inference rejected the gateway's signature`,
+      );
     }
     return error;
   }
 
   private byId(id: string): BackendState {
     const backend = this.backends.find((b) => b.id === id);
-    if (!backend) throw new EaselError("backend_unavailable", `inference backend ${id} is no longer configured`, { retryAfter: 5 });
+    if (!backend)
+      throw new EaselError(
+        "backend_unavailable",
+        `inference backend ${id} is no longer configured`,
+        { retryAfter: 5 },
+      );
     return backend;
   }
 }

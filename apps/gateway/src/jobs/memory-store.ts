@@ -71,7 +71,9 @@ export class MemoryJobStore implements JobStore {
 
   async pending(): Promise<JobRecord[]> {
     return [...this.jobs.values()]
-      .filter((j) => !isTerminal(j.status) || (j.webhook !== null && j.webhook.nextAttemptAt !== null))
+      .filter(
+        (j) => !isTerminal(j.status) || (j.webhook !== null && j.webhook.nextAttemptAt !== null),
+      )
       .map((j) => structuredClone(j));
   }
 

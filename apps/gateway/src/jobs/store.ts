@@ -40,20 +40,29 @@ export type IdempotencyClaim =
  * the same key, exactly one is `claimed`.
  */
 export interface JobStore {
-  claimIdempotency(keyId: string, idempotencyKey: string, bodyHash: string): Promise<IdempotencyClaim>;
+  claimIdempotency(
+    keyId: string,
+    idempotencyKey: string,
+    bodyHash: string,
+  ): Promise<IdempotencyClaim>;
   finishIdempotency(keyId: string, idempotencyKey: string, jobId: string): Promise<void>;
   releaseIdempotency(keyId: string, idempotencyKey: string): Promise<void>;
   save(job: JobRecord): Promise<void>;
   delete(keyId: string, jobId: string): Promise<void>;
   get(keyId: string, jobId: string): Promise<JobRecord | null>;
   /** The key's jobs, newest first; `cursor` is the last id of the previous page. */
-  list(keyId: string, limit: number, cursor?: string): Promise<{ items: JobRecord[]; nextCursor: string | null }>;
+  list(
+    keyId: string,
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: JobRecord[]; nextCursor: string | null }>;
   countActive(keyId: string): Promise<number>;
   /** Jobs that are not finished, or whose webhook is still due, across all keys. */
   pending(): Promise<JobRecord[]>;
 }
 
-export const isTerminal = (status: JobStatus) => status === "succeeded" || status === "failed" || status === "canceled";
+export const isTerminal = (status: JobStatus) =>
+  status === "succeeded" || status === "failed" || status === "canceled";
 
 /** Orders job records newest first, ties broken by id, so pages are stable. */
 export function newestFirst(a: JobRecord, b: JobRecord): number {

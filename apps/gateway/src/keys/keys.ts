@@ -28,7 +28,8 @@ export class KeyStore {
 
   constructor(keys: readonly ApiKey[]) {
     for (const key of keys) {
-      if (!/^[0-9a-f]{64}$/.test(key.hash)) throw new Error(`API key ${key.id}: hash must be 64 hex digits`);
+      if (!/^[0-9a-f]{64}$/.test(key.hash))
+        throw new Error(`API key ${key.id}: hash must be 64 hex digits`);
       this.byHash.set(key.hash, key);
     }
   }
@@ -64,13 +65,20 @@ export async function parseKeys(json: string): Promise<ApiKey[]> {
     raw.map(async (entry: Record<string, unknown>, i) => {
       const id = entry["id"];
       const name = entry["name"] ?? id;
-      if (typeof id !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) throw new Error(`API keys[${i}].id is invalid`);
+      if (typeof id !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(id))
+        throw new Error(`API keys[${i}].id is invalid`);
       const token = entry["token"];
-      const hash = typeof entry["hash"] === "string" ? entry["hash"] : typeof token === "string" ? await sha256Hex(token) : null;
+      const hash =
+        typeof entry["hash"] === "string"
+          ? entry["hash"]
+          : typeof token === "string"
+            ? await sha256Hex(token)
+            : null;
       if (!hash) throw new Error(`API keys[${i}] needs a hash (or a token in development)`);
       const limits = { ...DEFAULT_LIMITS, ...(entry["limits"] as Partial<KeyLimits> | undefined) };
       for (const [field, value] of Object.entries(limits)) {
-        if (!Number.isInteger(value) || value < 1) throw new Error(`API keys[${i}].limits.${field} must be a positive integer`);
+        if (!Number.isInteger(value) || value < 1)
+          throw new Error(`API keys[${i}].limits.${field} must be a positive integer`);
       }
       return { id, name: String(name), hash, limits };
     }),

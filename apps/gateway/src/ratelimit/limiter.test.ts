@@ -2,16 +2,19 @@ import { describe, expect, it } from "vitest";
 import { gcra, MemoryRateLimiter } from "./limiter.ts";
 
 describe("GCRA", () => {
-  it.each([1, 3, 7, 10, 60, 1000])("admits exactly %i requests of a burst at one instant", (limit) => {
-    let tat: number | undefined;
-    let admitted = 0;
-    for (let i = 0; i < limit * 10; i++) {
-      const result = gcra(tat, 1_000_000, { limit, windowSeconds: 60 });
-      tat = result.tatMs;
-      if (result.decision.allowed) admitted++;
-    }
-    expect(admitted).toBe(limit);
-  });
+  it.each([1, 3, 7, 10, 60, 1000])(
+    "admits exactly %i requests of a burst at one instant",
+    (limit) => {
+      let tat: number | undefined;
+      let admitted = 0;
+      for (let i = 0; i < limit * 10; i++) {
+        const result = gcra(tat, 1_000_000, { limit, windowSeconds: 60 });
+        tat = result.tatMs;
+        if (result.decision.allowed) admitted++;
+      }
+      expect(admitted).toBe(limit);
+    },
+  );
 
   it("counts remaining down to zero and gives a Retry-After when refusing", () => {
     let tat: number | undefined;

@@ -26,7 +26,11 @@ export interface RateLimiter {
  * time (TAT) to store and the decision. Pure, so every backend (memory, Redis Lua, Durable
  * Object) computes exactly the same thing.
  */
-export function gcra(tatMs: number | undefined, nowMs: number, { limit, windowSeconds }: RatePolicy) {
+export function gcra(
+  tatMs: number | undefined,
+  nowMs: number,
+  { limit, windowSeconds }: RatePolicy,
+) {
   const interval = (windowSeconds * 1000) / limit;
   const burst = windowSeconds * 1000;
   const tat = Math.max(tatMs ?? nowMs, nowMs);

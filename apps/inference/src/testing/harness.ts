@@ -25,7 +25,11 @@ export interface RunningService {
  */
 export async function startService(
   env: Record<string, string> = {},
-  { stateDir, port, maxLifetimeMs = 600_000 }: { stateDir?: string; port?: number; maxLifetimeMs?: number } = {},
+  {
+    stateDir,
+    port,
+    maxLifetimeMs = 600_000,
+  }: { stateDir?: string; port?: number; maxLifetimeMs?: number } = {},
 ): Promise<RunningService> {
   const dir = stateDir ?? (await mkdtemp(join(tmpdir(), "easel-inference-")));
   const chosenPort = port ?? (await freePort());
@@ -53,9 +57,13 @@ export async function startService(
   const url = `http://127.0.0.1:${chosenPort}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`inference exited with ${child.exitCode}:\n${logs.join("\n")}`);
+    if (child.exitCode !== null)
+      throw new Error(`inference exited with ${child.exitCode}:\n${logs.join("\n")}`);
     try {
-      const health = (await (await fetch(`${url}/health`)).json()) as { status: string; error?: string };
+      const health = (await (await fetch(`${url}/health`)).json()) as {
+        status: string;
+        error?: string;
+      };
       if (health.status === "READY") break;
       if (health.status === "FAILED") throw new Error(`inference FAILED: ${health.error}`);
     } catch (error) {
@@ -88,7 +96,10 @@ export async function signedFetch(
   method: string,
   path: string,
   body?: unknown,
-  { secret = TEST_SECRET, headers = {} }: { secret?: string; headers?: Record<string, string> } = {},
+  {
+    secret = TEST_SECRET,
+    headers = {},
+  }: { secret?: string; headers?: Record<string, string> } = {},
 ): Promise<Response> {
   const text = body === undefined ? "" : typeof body === "string" ? body : JSON.stringify(body);
   const signature = await signRequest({ method, path, body: text, secret });

@@ -13,11 +13,20 @@ export const jobsRouter = router({
       return ctx.jobs.create(ctx.key, body, idempotencyKey === undefined ? {} : { idempotencyKey });
     }),
   get: authedProcedure.input(byId).query(({ ctx, input }) => ctx.jobs.get(ctx.key, input.id)),
-  cancel: authedProcedure.input(byId).mutation(({ ctx, input }) => ctx.jobs.cancel(ctx.key, input.id)),
+  cancel: authedProcedure
+    .input(byId)
+    .mutation(({ ctx, input }) => ctx.jobs.cancel(ctx.key, input.id)),
   /** The calling key's jobs, newest first. */
-  list: authedProcedure.input(listJobsSchema).query(({ ctx, input }) =>
-    ctx.jobs.list(ctx.key, input.cursor === undefined ? { limit: input.limit } : { limit: input.limit, cursor: input.cursor }),
-  ),
+  list: authedProcedure
+    .input(listJobsSchema)
+    .query(({ ctx, input }) =>
+      ctx.jobs.list(
+        ctx.key,
+        input.cursor === undefined
+          ? { limit: input.limit }
+          : { limit: input.limit, cursor: input.cursor },
+      ),
+    ),
   /** Server-sent events: queued, started, progress, preview, then completed with the job. */
   events: authedProcedure.input(byId).subscription(async function* ({ ctx, input, signal }) {
     const controller = new AbortController();

@@ -21,7 +21,8 @@ export function auth({ keys }: AuthOptions): MiddlewareHandler<{ Variables: Auth
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim());
     c.header("www-authenticate", 'Bearer realm="easel"');
-    if (!match?.[1]) throw new EaselError("unauthorized", "missing API key: send Authorization: Bearer <key>");
+    if (!match?.[1])
+      throw new EaselError("unauthorized", "missing API key: send Authorization: Bearer <key>");
     const key = await keys.verify(match[1]);
     if (!key) throw new EaselError("unauthorized", "invalid API key");
     c.res.headers.delete("www-authenticate");

@@ -17,11 +17,15 @@ export interface RateLimitOptions {
  * @example
  * app.use("/v1/*", auth({ keys }), rateLimit({ limiter: new MemoryRateLimiter() }));
  */
-export function rateLimit({ limiter, policyName = "default" }: RateLimitOptions): MiddlewareHandler<{
+export function rateLimit({
+  limiter,
+  policyName = "default",
+}: RateLimitOptions): MiddlewareHandler<{
   Variables: { apiKey: ApiKey };
 }> {
   if (!limiter) throw new TypeError("rateLimit: limiter is required");
-  if (!/^[a-z][a-z0-9_-]*$/.test(policyName)) throw new TypeError("rateLimit: policyName must be a token");
+  if (!/^[a-z][a-z0-9_-]*$/.test(policyName))
+    throw new TypeError("rateLimit: policyName must be a token");
   return async function rateLimitMiddleware(c, next) {
     const key = c.get("apiKey");
     const { requests, windowSeconds } = key.limits;
