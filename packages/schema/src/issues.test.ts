@@ -28,7 +28,7 @@ describe("parseOrThrow on generation input", () => {
   });
 
   it("rejects an empty or whitespace-only prompt", () => {
-    expect(errorOf({ prompt: "   " }).message).toBe("prompt: must not be empty");
+    expect(errorOf({ prompt: "   " }).message).toBe("prompt must not be empty");
   });
 
   it("rejects a missing prompt, naming it", () => {

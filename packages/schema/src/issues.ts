@@ -36,7 +36,13 @@ export function describeIssue(issue: z.core.$ZodIssue): { param: string; message
         message: `unknown field${issue.keys.length > 1 ? "s" : ""}: ${issue.keys.join(", ")}`,
       };
     default:
-      return { param, message: `${param}: ${issue.message}` };
+      // Our own messages are written to follow the field name ("must not be empty").
+      return {
+        param,
+        message: issue.message.startsWith("must ")
+          ? `${param} ${issue.message}`
+          : `${param}: ${issue.message}`,
+      };
   }
 }
 
