@@ -14,7 +14,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { requireSignature } from "./auth.ts";
-import type { EventHub } from "./events.ts";
+import type { EventHub, LoggedEvent } from "./events.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
 import type { ModelRegistry } from "./models.ts";
@@ -134,7 +134,7 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
       let finished = false;
       let wake: () => void = () => {};
       const pending: { id: number; type: string; data: string }[] = [];
-      const push = (entry: { id: number; event: { type: string } }) => {
+      const push = (entry: LoggedEvent) => {
         pending.push({ id: entry.id, type: entry.event.type, data: JSON.stringify(entry.event) });
         if (["succeeded", "failed", "canceled"].includes(entry.event.type)) finished = true;
         wake();
@@ -148,7 +148,8 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
       for (const entry of history) push(entry);
       if (history.length === 0 && TERMINAL_STATUSES.includes(prediction.status)) {
         // The event history was forgotten (or the service restarted): replay the terminal event.
-        push({ id: lastEventId + 1, event: { type: prediction.status, prediction } });
+        const type = prediction.status as "succeeded" | "failed" | "canceled";
+        push({ id: lastEventId + 1, event: { type, prediction } });
       }
       try {
         for (;;) {

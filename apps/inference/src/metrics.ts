@@ -77,9 +77,9 @@ export class Histogram implements Metric {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
     for (const [key, s] of this.series) {
       const sep = key ? `${key},` : "";
-      this.buckets.forEach((le, i) =>
-        lines.push(`${this.name}_bucket{${sep}le="${le}"} ${s.counts[i]}`),
-      );
+      this.buckets.forEach((le, i) => {
+        lines.push(`${this.name}_bucket{${sep}le="${le}"} ${s.counts[i]}`);
+      });
       lines.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
       lines.push(`${this.name}_sum${braces(key)} ${s.sum}`);
       lines.push(`${this.name}_count${braces(key)} ${s.count}`);

@@ -19,7 +19,7 @@ import type { ObjectStore } from "@easel/storage";
 import { BatchQueue, type QueuedJob } from "./batch-queue.ts";
 import type { InferenceConfig } from "./config.ts";
 import type { EventHub } from "./events.ts";
-import type { GenerateRequest, ImageGenerator } from "./generator.ts";
+import type { GenerateRequest } from "./generator.ts";
 import type { Journal, PredictionRecord } from "./journal.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -270,7 +270,7 @@ export class PredictionService {
     const members: { job: Job; record: PredictionRecord }[] = [];
     for (const job of batch) {
       const record = this.records.get(job.id);
-      if (!record || record.prediction.status !== "queued") continue;
+      if (record?.prediction.status !== "queued") continue;
       if (now > record.deadlineAt) {
         await this.finish(record, "failed", {
           code: "deadline_exceeded",

@@ -96,7 +96,9 @@ export function timingSafeEqual(a: string, b: string): boolean {
 /** Lowercase hex SHA-256 of text or bytes. */
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource)));
+  return toHex(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)),
+  );
 }
 
 /** Lowercase hex HMAC-SHA256. */
