@@ -50,8 +50,7 @@ export function createEaselClient({
 }: EaselClientOptions) {
   if (!baseUrl) throw new TypeError("createEaselClient: baseUrl is required");
   if (!apiKey) throw new TypeError("createEaselClient: apiKey is required");
-  const base =
-    fetchImpl ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+  const base: typeof fetch = fetchImpl ?? ((input, init) => globalThis.fetch(input, init));
   const authed: typeof fetch = (input, init) => {
     const headers = new Headers(init?.headers);
     headers.set("authorization", `Bearer ${apiKey}`);

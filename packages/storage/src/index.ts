@@ -1,4 +1,4 @@
-export { createObjectStore, type StoreConfig } from "./config.ts";
+export { createObjectStore, type StoreConfig, storeConfigFromEnv } from "./config.ts";
 export { FsObjectStore } from "./fs.ts";
 export { S3ObjectStore, type S3StoreOptions } from "./s3.ts";
 export {

@@ -1,0 +1,69 @@
+/**
+ * The line protocol shared by the conformance runners: one `PASS <id>`, `FAIL <id> got … expected …`
+ * or `SKIP <id> <reason>` line per case, then `N passed, N failed`. Exit code 0 when nothing
+ * failed, 1 otherwise (runners use 2 themselves for unreadable input).
+ */
+
+/** Collects case results and prints them as they come. */
+export interface Report {
+  pass(id: string): void;
+  /** `got` and `expected` are printed as is when strings, else as (shortened) JSON. */
+  fail(id: string, got: unknown, expected: unknown): void;
+  skip(id: string, reason: string): void;
+  /** Prints the summary line and returns the process exit code. */
+  finish(): number;
+  readonly passed: number;
+  readonly failed: number;
+  readonly skipped: number;
+}
+
+const MAX_VALUE_LENGTH = 300;
+
+/** One line, whatever the value holds: control characters escaped, long values cut. */
+function oneLine(value: unknown): string {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
+  const escaped = text.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => JSON.stringify(c).slice(1, -1));
+  return escaped.length > MAX_VALUE_LENGTH ? `${escaped.slice(0, MAX_VALUE_LENGTH)}…` : escaped;
+}
+
+/**
+ * Creates a report that writes each line through `write` (default: stdout).
+ *
+ * @example
+ * const report = createReport();
+ * report.pass("seed=0 randn(12)");
+ * report.fail("seed=1 randn(12)", "float64[3]=0.1", "float64[3]=0.2");
+ * process.exitCode = report.finish(); // prints "1 passed, 1 failed", returns 1
+ */
+export function createReport(write: (line: string) => void = (line) => console.log(line)): Report {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  return {
+    pass(id) {
+      passed++;
+      write(`PASS ${oneLine(id)}`);
+    },
+    fail(id, got, expected) {
+      failed++;
+      write(`FAIL ${oneLine(id)} got ${oneLine(got)} expected ${oneLine(expected)}`);
+    },
+    skip(id, reason) {
+      skipped++;
+      write(`SKIP ${oneLine(id)} ${oneLine(reason)}`);
+    },
+    finish() {
+      write(`${passed} passed, ${failed} failed`);
+      return failed > 0 ? 1 : 0;
+    },
+    get passed() {
+      return passed;
+    },
+    get failed() {
+      return failed;
+    },
+    get skipped() {
+      return skipped;
+    },
+  };
+}

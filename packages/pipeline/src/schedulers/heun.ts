@@ -1,0 +1,137 @@
+import { type Tensor, tensor } from "../tensor/index.ts";
+import {
+  alphasCumprodOf,
+  checkSameDims,
+  checkSteps,
+  clampInPlace,
+  f32,
+  kDiffusionSchedule,
+  makeBetas,
+  predictOriginalFromSigma,
+  SigmaScheduler,
+  sigmaSpacingOf,
+} from "./common.ts";
+import {
+  type ResolvedSchedulerConfig,
+  resolveSchedulerConfig,
+  type SchedulerConfig,
+} from "./config.ts";
+import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
+
+const NAME = "HeunDiscreteScheduler";
+
+/** HeunDiscreteScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
+export const HEUN_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  clip_sample: false,
+  timestep_spacing: "linspace",
+};
+
+/**
+ * Heun's second-order method on the k-diffusion ODE (Karras et al. 2022, Algorithm 1 without churn), as
+ * diffusers' `HeunDiscreteScheduler`. Every timestep but the first appears twice in `timesteps`
+ * ([t0, t1, t1, t2, t2, ...]): the first visit takes an Euler step, the second corrects it with the
+ * averaged slope, so a run costs 2n-1 model calls. Epsilon, v_prediction and sample outputs; Karras or
+ * exponential sigmas.
+ *
+ * @example
+ * const s = new HeunDiscreteScheduler({ beta_schedule: "scaled_linear" });
+ * s.setTimesteps(20); // s.timesteps.length === 39
+ */
+export class HeunDiscreteScheduler extends SigmaScheduler implements Scheduler {
+  readonly name = NAME;
+  readonly order = 2;
+  private ready = false;
+  /** First-order state kept for the second visit: slope, step size and the sample it started from. */
+  private pending: { derivative: Float32Array; dt: number; sample: Float32Array } | null = null;
+
+  constructor(config: SchedulerConfig = {}) {
+    const resolved = resolveSchedulerConfig(config, HEUN_DEFAULTS);
+    super(
+      resolved,
+      alphasCumprodOf(
+        makeBetas({ ...resolved, rescale_betas_zero_snr: false }, NAME, [
+          "linear",
+          "scaled_linear",
+          "squaredcos_cap_v2",
+          "exp",
+        ]),
+      ),
+    );
+    sigmaSpacingOf(resolved, NAME);
+  }
+
+  setTimesteps(numInferenceSteps: number): void {
+    const c = this.config;
+    checkSteps(NAME, numInferenceSteps, c.num_train_timesteps);
+    const { sigmas, timesteps } = kDiffusionSchedule(
+      c,
+      this.trainSigmas,
+      numInferenceSteps,
+      sigmaSpacingOf(c, NAME),
+      [null, null],
+    );
+    const doubled: number[] = [sigmas[0]!];
+    for (let i = 1; i < sigmas.length; i++) doubled.push(sigmas[i]!, sigmas[i]!);
+    doubled.push(0);
+    this.sigmas = Float32Array.from(doubled);
+    const times: number[] = [f32(timesteps[0]!)];
+    for (let i = 1; i < timesteps.length; i++) times.push(f32(timesteps[i]!), f32(timesteps[i]!));
+    this.schedule = times;
+    this.pending = null;
+    this.stepIndex = null;
+    this.ready = true;
+  }
+
+  /** True when the next `step` is an Euler (first-order) step. */
+  get stateInFirstOrder(): boolean {
+    return this.pending === null;
+  }
+
+  step(
+    modelOutput: Tensor,
+    timestep: number,
+    sample: Tensor,
+    _options: StepOptions = {},
+  ): StepOutput {
+    this.requireRun(this.ready);
+    checkSameDims(NAME, "model output", modelOutput, sample);
+    const index = this.currentIndex(timestep);
+    const pending = this.pending;
+    const sigma = pending === null ? this.sigmaAt(index) : this.sigmaAt(index - 1);
+    const sigmaNext = pending === null ? this.sigmaAt(index + 1) : this.sigmaAt(index);
+    const x = sample.data;
+    const predOriginal = predictOriginalFromSigma(
+      this.config.prediction_type,
+      modelOutput.data,
+      x,
+      pending === null ? sigma : sigmaNext,
+      NAME,
+    );
+    if (this.config.clip_sample) clampInPlace(predOriginal, this.config.clip_sample_range);
+
+    const prev = new Float32Array(x.length);
+    if (pending === null) {
+      const dt = f32(sigmaNext - sigma);
+      const derivative = new Float32Array(x.length);
+      for (let i = 0; i < x.length; i++) {
+        derivative[i] = f32(x[i]! - predOriginal[i]!) / sigma;
+        prev[i] = x[i]! + f32(derivative[i]! * dt);
+      }
+      this.pending = { derivative, dt, sample: x };
+    } else {
+      for (let i = 0; i < x.length; i++) {
+        const slope = f32(f32(x[i]! - predOriginal[i]!) / sigmaNext);
+        const averaged = f32(f32(pending.derivative[i]! + slope) / 2);
+        prev[i] = pending.sample[i]! + f32(averaged * pending.dt);
+      }
+      this.pending = null;
+    }
+    this.stepIndex = index + 1;
+    return {
+      prevSample: tensor(prev, sample.dims),
+      predOriginalSample: tensor(predOriginal, sample.dims),
+    };
+  }
+}

@@ -1,0 +1,335 @@
+"""The three training stages: contrastive text/image pre-training, the KL autoencoder, the UNet.
+
+Each stage checkpoints every `checkpoint_minutes` (model, optimiser, RNG, clock) and writes a
+final `<stage>.final.pt`; a re-run skips finished stages and resumes the unfinished one.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from .common import (
+    Ema,
+    LossLog,
+    StageClock,
+    load_checkpoint,
+    lr_at,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    stage_budget,
+)
+from .models import ClipPair, ImageEncoder, PatchDiscriminator, build_text_encoder, build_unet, build_vae, perceptual_distance
+
+
+@dataclass
+class Context:
+    cfg: dict
+    run_dir: Path
+    log: LossLog
+    device: torch.device
+    images: np.ndarray  # [N,64,64,3] uint8
+    ids: np.ndarray  # [N,77] int64
+    empty_ids: np.ndarray  # [77]
+    vocab_size: int
+    bos_id: int
+    eos_id: int
+    budget_minutes: float | None
+    timings: dict = field(default_factory=dict)
+
+    def batch_images(self, idx: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(self.images[idx]).to(self.device)
+        return x.permute(0, 3, 1, 2).float().div(127.5).sub(1).contiguous()
+
+    def batch_ids(self, idx: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(self.ids[idx]).to(self.device)
+
+
+def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    for g in opt.param_groups:
+        g["lr"] = lr * g.get("lr_scale", 1.0)
+
+
+def _clock_for(ctx: Context, stage_cfg: dict, ck: dict | None) -> StageClock:
+    steps, seconds = stage_budget(stage_cfg, ctx.budget_minutes)
+    if ck is not None:
+        return StageClock(ck["clock"]["steps"], ck["clock"]["seconds"], ck["clock"]["step"], ck["clock"]["elapsed"])
+    return StageClock(steps, seconds)
+
+
+def _clock_state(clock: StageClock) -> dict:
+    return {"steps": clock.steps, "seconds": clock.seconds, "step": clock.step, "elapsed": clock.elapsed}
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 1: CLIP-style contrastive pre-training of the text encoder against a small image encoder
+
+
+def new_clip_pair(ctx: Context) -> ClipPair:
+    c = ctx.cfg["text_encoder"]
+    text = build_text_encoder(c, ctx.vocab_size, ctx.bos_id, ctx.eos_id)
+    image = ImageEncoder(ctx.cfg["image_encoder"]["channels"], ctx.cfg["clip"]["embed_dim"])
+    return ClipPair(text, image, c["width"], ctx.cfg["clip"]["embed_dim"]).to(ctx.device)
+
+
+def stage_clip(ctx: Context) -> ClipPair:
+    final = ctx.run_dir / "clip.final.pt"
+    pair = new_clip_pair(ctx)
+    if final.exists():
+        pair.load_state_dict(torch.load(final, map_location="cpu")["model"])
+        return pair.to(ctx.device)
+    sc = ctx.cfg["clip"]
+    opt = torch.optim.AdamW(pair.parameters(), lr=sc["lr"], betas=(0.9, 0.98), weight_decay=sc["weight_decay"])
+    ck_path = ctx.run_dir / "clip.ckpt"
+    ck = load_checkpoint(ck_path)
+    if ck is not None:
+        pair.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        set_rng_state(ck["rng"])
+    clock = _clock_for(ctx, sc, ck)
+    n = len(ctx.images)
+    # The causal mask makes the state at the first eos independent of what follows it, so the
+    # pooled output is exact on sequences cut just after the longest caption (4-5x cheaper).
+    length = int((ctx.ids != ctx.eos_id).sum(1).max()) + 1
+    last_save = time.monotonic()
+    t0 = time.monotonic()
+    pair.train()
+    while not clock.done:
+        idx = np.random.randint(0, n, sc["batch_size"])
+        images, ids = ctx.batch_images(idx), ctx.batch_ids(idx)[:, :length]
+        img, txt = pair(images, ids)
+        scale = pair.logit_scale.exp().clamp(max=100)
+        logits = scale * img @ txt.t()
+        # Identical captions in one batch are positives of each other, not negatives.
+        same = torch.from_numpy((ctx.ids[idx][:, None, :length] == ctx.ids[idx][None, :, :length]).all(-1)).to(logits)
+        target = same / same.sum(1, keepdim=True)
+        loss = 0.5 * (torch.sum(-target * F.log_softmax(logits, 1), 1).mean() + torch.sum(-target * F.log_softmax(logits.t(), 1), 1).mean())
+        acc = (logits.argmax(1) == torch.arange(len(idx), device=logits.device)).float().mean()
+        _set_lr(opt, lr_at(clock.progress, sc["lr"], sc["warmup"]))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(pair.parameters(), 1.0)
+        opt.step()
+        clock.tick()
+        if clock.step % sc["log_every"] == 0 or clock.done:
+            ctx.log.write("clip", step=clock.step, loss=loss.item(), acc=acc.item(), temperature=1 / scale.item(), lr=opt.param_groups[0]["lr"], elapsed_s=round(clock.elapsed, 1))
+        if time.monotonic() - last_save > ctx.cfg["checkpoint_minutes"] * 60:
+            save_checkpoint(ck_path, {"model": pair.state_dict(), "opt": opt.state_dict(), "rng": rng_state(), "clock": _clock_state(clock)})
+            last_save = time.monotonic()
+            clock.restart_timer()
+    save_checkpoint(final, {"model": pair.state_dict(), "steps": clock.step, "train_seconds": clock.elapsed})
+    ctx.timings["clip"] = {"steps": clock.step, "train_seconds": round(clock.elapsed, 1), "wall_seconds_this_run": round(time.monotonic() - t0, 1)}
+    return pair
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 2: KL autoencoder (L1 + perceptual + PatchGAN hinge + small KL)
+
+
+def stage_vae(ctx: Context, image_encoder: ImageEncoder):
+    final = ctx.run_dir / "vae.final.pt"
+    vae = build_vae(ctx.cfg["vae"]).to(ctx.device)
+    if final.exists():
+        vae.load_state_dict(torch.load(final, map_location="cpu")["model"])
+        return vae
+    sc = ctx.cfg["vae_train"]
+    disc = PatchDiscriminator(sc["disc_channels"]).to(ctx.device)
+    image_encoder.eval().requires_grad_(False)
+    opt_g = torch.optim.Adam(vae.parameters(), lr=sc["lr"], betas=(0.5, 0.9))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=sc["lr"], betas=(0.5, 0.9))
+    ck_path = ctx.run_dir / "vae.ckpt"
+    ck = load_checkpoint(ck_path)
+    if ck is not None:
+        vae.load_state_dict(ck["model"])
+        disc.load_state_dict(ck["disc"])
+        opt_g.load_state_dict(ck["opt_g"])
+        opt_d.load_state_dict(ck["opt_d"])
+        set_rng_state(ck["rng"])
+    clock = _clock_for(ctx, sc, ck)
+    n = len(ctx.images)
+    last_save = time.monotonic()
+    t0 = time.monotonic()
+    vae.train()
+    while not clock.done:
+        x = ctx.batch_images(np.random.randint(0, n, sc["batch_size"]))
+        posterior = vae.encode(x).latent_dist
+        rec = vae.decode(posterior.sample()).sample
+        l1 = (rec - x).abs().mean()
+        perc = perceptual_distance(image_encoder, rec, x)
+        kl = posterior.kl().mean()
+        gan_on = clock.progress >= sc["gan_start"]
+        g_loss = -disc(rec).mean() if gan_on else rec.new_zeros(())
+        loss = l1 + sc["perceptual_weight"] * perc + sc["kl_weight"] * kl + (sc["gan_weight"] * g_loss if gan_on else 0)
+        lr = lr_at(clock.progress, sc["lr"], sc["warmup"])
+        _set_lr(opt_g, lr)
+        opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt_g.step()
+        d_loss = torch.zeros(())
+        if gan_on:
+            _set_lr(opt_d, lr)
+            d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(rec.detach())).mean()
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+        clock.tick()
+        if clock.step % sc["log_every"] == 0 or clock.done:
+            ctx.log.write("vae", step=clock.step, l1=l1.item(), perceptual=perc.item(), kl=kl.item(), g=g_loss.item(), d=d_loss.item(), lr=lr, elapsed_s=round(clock.elapsed, 1))
+        if time.monotonic() - last_save > ctx.cfg["checkpoint_minutes"] * 60:
+            save_checkpoint(ck_path, {"model": vae.state_dict(), "disc": disc.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "rng": rng_state(), "clock": _clock_state(clock)})
+            last_save = time.monotonic()
+            clock.restart_timer()
+    save_checkpoint(final, {"model": vae.state_dict(), "steps": clock.step, "train_seconds": clock.elapsed})
+    ctx.timings["vae"] = {"steps": clock.step, "train_seconds": round(clock.elapsed, 1), "wall_seconds_this_run": round(time.monotonic() - t0, 1)}
+    return vae
+
+
+@torch.no_grad()
+def cache_latents(ctx: Context, vae) -> dict:
+    """Posterior mean/std of every training image, and scaling_factor = 1 / std(latent samples)."""
+    path = ctx.run_dir / "latents.pt"
+    if path.exists():
+        return torch.load(path, map_location="cpu")
+    vae.eval()
+    t0 = time.monotonic()
+    means, stds, l1s = [], [], []
+    for start in range(0, len(ctx.images), 256):
+        idx = np.arange(start, min(start + 256, len(ctx.images)))
+        x = ctx.batch_images(idx)
+        dist = vae.encode(x).latent_dist
+        means.append(dist.mean.half().cpu())
+        stds.append(dist.std.half().cpu())
+        if start < 2048:
+            l1s.append((vae.decode(dist.mean).sample.clamp(-1, 1) - x).abs().mean().item())
+    mean, std = torch.cat(means), torch.cat(stds)
+    sample = mean.float() + std.float() * torch.randn(mean.shape)
+    scaling = float(1.0 / sample.std())
+    out = {"mean": mean, "std": std, "scaling_factor": scaling, "recon_l1": float(np.mean(l1s))}
+    torch.save(out, path)
+    ctx.log.write("latents", count=len(mean), scaling_factor=scaling, latent_std=float(sample.std()), posterior_std_mean=float(std.float().mean()), recon_l1=out["recon_l1"], seconds=round(time.monotonic() - t0, 1))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 3: the cross-attention UNet on cached latents (epsilon, min-SNR, caption dropout, EMA)
+
+
+def noise_schedule(cfg: dict) -> torch.Tensor:
+    """alphas_cumprod of SD's scaled_linear schedule (the one scheduler_config.json declares)."""
+    s = cfg["scheduler"]
+    betas = torch.linspace(s["beta_start"] ** 0.5, s["beta_end"] ** 0.5, s["num_train_timesteps"], dtype=torch.float64) ** 2
+    return torch.cumprod(1 - betas, 0).float()
+
+
+def new_unet(ctx: Context):
+    return build_unet(ctx.cfg["unet"], ctx.cfg["text_encoder"]["width"], ctx.cfg["vae"]["latent_channels"]).to(ctx.device)
+
+
+def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None):
+    final = ctx.run_dir / "unet.final.pt"
+    unet = new_unet(ctx)
+    if final.exists():
+        state = torch.load(final, map_location="cpu")
+        return state
+    sc = ctx.cfg["unet_train"]
+    train_text = sc["text_encoder_lr_scale"] > 0
+    text_encoder.requires_grad_(train_text)
+    groups = [{"params": list(unet.parameters()), "lr_scale": 1.0}]
+    if train_text:
+        groups.append({"params": list(text_encoder.parameters()), "lr_scale": sc["text_encoder_lr_scale"]})
+    opt = torch.optim.AdamW(groups, lr=sc["lr"], weight_decay=sc["weight_decay"])
+    ema_unet, ema_text = Ema(unet, sc["ema_decay"]), Ema(text_encoder, sc["ema_decay"])
+    ck_path = ctx.run_dir / "unet.ckpt"
+    ck = load_checkpoint(ck_path)
+    if ck is not None:
+        unet.load_state_dict(ck["unet"])
+        text_encoder.load_state_dict(ck["text_encoder"])
+        opt.load_state_dict(ck["opt"])
+        ema_unet.load_state_dict(ck["ema_unet"])
+        ema_text.load_state_dict(ck["ema_text"])
+        set_rng_state(ck["rng"])
+    clock = _clock_for(ctx, sc, ck)
+    alphas = noise_schedule(ctx.cfg).to(ctx.device)
+    snr = alphas / (1 - alphas)
+    mean, std = latents["mean"], latents["std"]
+    scaling = latents["scaling_factor"]
+    n = len(mean)
+    empty = torch.from_numpy(ctx.empty_ids).to(ctx.device)
+    if not train_text:
+        # A frozen text encoder gives each distinct caption one fixed set of states: compute them
+        # once (forward only) instead of every step, which on a CPU costs about as much as the UNet.
+        text_encoder.eval()
+        tc = time.monotonic()
+        unique, inverse = np.unique(ctx.ids, axis=0, return_inverse=True)
+        inverse = torch.from_numpy(inverse.reshape(-1))
+        with torch.no_grad():
+            cached = torch.cat([
+                text_encoder(input_ids=torch.from_numpy(unique[i : i + 256]).to(ctx.device)).last_hidden_state.half().cpu()
+                for i in range(0, len(unique), 256)
+            ])  # fmt: skip
+            empty_states = text_encoder(input_ids=empty[None]).last_hidden_state
+        ctx.log.write("text_cache", captions=len(unique), seconds=round(time.monotonic() - tc, 1))
+        clock.restart_timer()
+    last_save = time.monotonic()
+    t0 = time.monotonic()
+    unet.train()
+    if train_text:
+        text_encoder.train()
+
+    def snapshot() -> dict:
+        return {
+            "unet": unet.state_dict(), "text_encoder": text_encoder.state_dict(), "opt": opt.state_dict(),
+            "ema_unet": ema_unet.state_dict(), "ema_text": ema_text.state_dict(), "rng": rng_state(), "clock": _clock_state(clock),
+        }  # fmt: skip
+
+    while not clock.done:
+        idx = np.random.randint(0, n, sc["batch_size"])
+        it = torch.from_numpy(idx)
+        z = (mean[it].float() + std[it].float() * torch.randn(len(idx), *mean.shape[1:])).to(ctx.device) * scaling
+        drop = torch.rand(len(idx), device=ctx.device) < sc["caption_dropout"]
+        t = torch.randint(0, len(alphas), (len(idx),), device=ctx.device)
+        noise = torch.randn_like(z)
+        a = alphas[t].view(-1, 1, 1, 1)
+        noisy = a.sqrt() * z + (1 - a).sqrt() * noise
+        if train_text:
+            ids = torch.where(drop[:, None], empty[None, :], ctx.batch_ids(idx))
+            states = text_encoder(input_ids=ids).last_hidden_state
+        else:
+            states = torch.where(drop[:, None, None], empty_states, cached[inverse[it]].to(ctx.device).float())
+        pred = unet(noisy, t, states).sample
+        weight = torch.clamp(snr[t], max=sc["min_snr_gamma"]) / snr[t]
+        loss = (weight * (pred - noise).pow(2).mean((1, 2, 3))).mean()
+        lr = lr_at(clock.progress, sc["lr"], sc["warmup"])
+        _set_lr(opt, lr)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for g in groups for p in g["params"]], 1.0)
+        opt.step()
+        ema_unet.update(unet)
+        if train_text:
+            ema_text.update(text_encoder)
+        clock.tick()
+        if clock.step % sc["log_every"] == 0 or clock.done:
+            ctx.log.write("unet", step=clock.step, loss=loss.item(), mse=(pred - noise).pow(2).mean().item(), lr=lr, elapsed_s=round(clock.elapsed, 1))
+        if time.monotonic() - last_save > ctx.cfg["checkpoint_minutes"] * 60:
+            save_checkpoint(ck_path, snapshot())
+            if on_checkpoint is not None:
+                on_checkpoint(ema_unet.shadow, ema_text.shadow if train_text else text_encoder.state_dict(), clock.step)
+            last_save = time.monotonic()
+            clock.restart_timer()
+    state = {
+        "unet": ema_unet.shadow,
+        "text_encoder": ema_text.shadow if train_text else text_encoder.state_dict(),
+        "steps": clock.step,
+        "train_seconds": clock.elapsed,
+    }
+    save_checkpoint(final, state)
+    ctx.timings["unet"] = {"steps": clock.step, "train_seconds": round(clock.elapsed, 1), "wall_seconds_this_run": round(time.monotonic() - t0, 1)}
+    return state

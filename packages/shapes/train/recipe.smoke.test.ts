@@ -1,0 +1,111 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const python = path.join(repoRoot, ".venv/bin/python");
+const trainScript = path.join(repoRoot, "packages/shapes/train/train.py");
+const checkScript = path.join(repoRoot, "packages/shapes/train/check_export.py");
+const smokeConfig = path.join(repoRoot, "packages/shapes/train/configs/smoke.json");
+
+function torchAvailable(): boolean {
+  if (!existsSync(python)) return false;
+  return (
+    spawnSync(python, ["-c", "import torch, diffusers, transformers, onnxruntime"], {
+      encoding: "utf8",
+    }).status === 0
+  );
+}
+
+const hasTorch = torchAvailable();
+if (!hasTorch) {
+  console.warn(
+    `skipped: the training recipe needs ${python} with torch, diffusers, transformers and onnxruntime (see packages/shapes/train/requirements.txt)`,
+  );
+}
+
+interface LogRecord {
+  stage: string;
+  [key: string]: unknown;
+}
+
+function readLog(file: string): LogRecord[] {
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as LogRecord);
+}
+
+describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuration)", () => {
+  const work = mkdtempSync(path.join(tmpdir(), "easel-shapes-smoke-"));
+  const modelDir = path.join(work, "model");
+  const logFile = path.join(work, "train-log.jsonl");
+  const args = [
+    trainScript,
+    "--config",
+    smokeConfig,
+    "--run-dir",
+    path.join(work, "run"),
+    "--export-dir",
+    modelDir,
+    "--log",
+    logFile,
+  ];
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  function train() {
+    return spawnSync(python, args, { cwd: repoRoot, encoding: "utf8", timeout: 240_000 });
+  }
+
+  it("runs every stage end to end and exports a diffusers ONNX folder", {
+    timeout: 300_000,
+  }, () => {
+    const run = train();
+    expect(run.status, run.stderr.slice(-4000)).toBe(0);
+    const stages = new Set(readLog(logFile).map((r) => r.stage));
+    for (const stage of ["data", "tokenizer", "clip", "vae", "latents", "unet", "export", "done"]) {
+      expect(stages.has(stage), `log lacks stage ${stage}`).toBe(true);
+    }
+    for (const file of [
+      "model_index.json",
+      "scheduler/scheduler_config.json",
+      "tokenizer/vocab.json",
+      "tokenizer/merges.txt",
+      "tokenizer/tokenizer_config.json",
+      "text_encoder/model.onnx",
+      "unet/model.onnx",
+      "unet/weights.pb",
+      "vae_encoder/model.onnx",
+      "vae_decoder/model.onnx",
+    ]) {
+      expect(existsSync(path.join(modelDir, file)), `${file} missing`).toBe(true);
+    }
+  });
+
+  it("exports graphs whose names, dtypes, shapes and configs match the SD ONNX contract", {
+    timeout: 120_000,
+  }, () => {
+    const check = spawnSync(python, [checkScript, modelDir], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      timeout: 110_000,
+    });
+    expect(check.status, `${check.stdout}\n${check.stderr.slice(-4000)}`).toBe(0);
+    expect(check.stdout).toContain("export ok");
+  });
+
+  it("resumes instead of retraining when the same command runs again", { timeout: 300_000 }, () => {
+    const before = readLog(logFile).length;
+    const run = train();
+    expect(run.status, run.stderr.slice(-4000)).toBe(0);
+    const again = readLog(logFile).slice(before);
+    const trainingSteps = again.filter(
+      (r) => r.stage === "clip" || r.stage === "vae" || r.stage === "unet",
+    );
+    expect(trainingSteps).toEqual([]);
+    expect(again.some((r) => r.stage === "done")).toBe(true);
+  });
+});
