@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The README's test command: sets up a fresh machine, then lint, typecheck and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export ONNXRUNTIME_NODE_INSTALL=skip WRANGLER_SEND_METRICS=false
+bash infra/local/setup.sh --test
+pnpm lint
+pnpm typecheck
+pnpm test
