@@ -3,10 +3,11 @@
  * time inside onnxruntime's `run`), on the fixture model and on the embedded Shapes model when its
  * artifacts exist. Prints a markdown table.
  *
- * Options: --steps N (default 20), --runs N (default 3, after one warm-up), --threads N,
+ * Options: --steps N (default 20), --runs N (default 5, after one warm-up), --threads N,
  * --model DIR (repeatable, replaces the default models).
  */
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { encodeResultImages } from "../src/pipelines/output.ts";
@@ -17,15 +18,22 @@ const PACKAGE = resolve(import.meta.dirname, "..");
 const REPO = resolve(PACKAGE, "../..");
 
 const { values } = parseArgs({
+  // `pnpm bench:pipeline -- --runs 5` passes the "--" through.
+  args: process.argv.slice(2).filter((a) => a !== "--"),
   options: {
     steps: { type: "string", default: "20" },
-    runs: { type: "string", default: "3" },
+    runs: { type: "string", default: "5" },
     threads: { type: "string" },
     model: { type: "string", multiple: true },
   },
 });
 const steps = Number(values.steps);
 const runs = Number(values.runs);
+if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(runs) || runs < 1) {
+  throw new Error(
+    `--steps and --runs must be positive integers, got ${values.steps} and ${values.runs}`,
+  );
+}
 const threads = values.threads === undefined ? undefined : Number(values.threads);
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -94,6 +102,7 @@ const header = [
   "PNG encode",
   "onnxruntime",
   "overhead (total - onnx)",
+  "overhead / step",
 ];
 const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
 for (const row of rows) {
@@ -116,13 +125,15 @@ for (const row of rows) {
       ms(mean(t.map((x) => x.encodeMs ?? 0))),
       ms(onnx),
       `${ms(overhead)} (${((overhead / total) * 100).toFixed(1)}%)`,
+      ms(overhead / t[0]!.unetCallsMs.length),
     ].join(" | ")} |`,
   );
 }
 
 console.log(
-  `Pipeline benchmark: ${steps} steps, mean of ${runs} runs after a warm-up, times in ms` +
-    `${threads === undefined ? "" : `, ${threads} intra-op threads`}, node ${process.version}, ${process.platform}/${process.arch}.\n`,
+  `Pipeline benchmark: ${steps} steps (the model's default scheduler), mean of ${runs} runs after a ` +
+    `warm-up, times in ms, ${threads === undefined ? "onnxruntime's default threads" : `${threads} intra-op threads`}, ` +
+    `node ${process.version}, ${process.platform}/${process.arch}, ${availableParallelism()} CPUs.\n`,
 );
 console.log(lines.join("\n"));
 if (notes.length > 0) console.log(`\n${notes.map((n) => `- ${n}`).join("\n")}`);

@@ -36,6 +36,7 @@ export interface CliOptions {
   json: boolean;
 }
 
+/** The `--help` text. */
 export const USAGE = `Usage: easel-pipeline --model DIR "prompt" [-o out.png] [options]
 
 Generates images with a Stable Diffusion ONNX model (diffusers' or Optimum's export layout).

@@ -18,11 +18,7 @@ function roundHalfEven(v: number): number {
  * @example
  * const img = fromFloatNCHW(decoded.data, [2, 3, 512, 512], 1);
  */
-export function fromFloatNCHW(
-  data: Float32Array,
-  dims: readonly [number, number, number, number] | readonly number[],
-  index = 0,
-): RgbImage {
+export function fromFloatNCHW(data: Float32Array, dims: readonly number[], index = 0): RgbImage {
   if (dims.length !== 4 || dims[1] !== 3) {
     throw new ImageCodecError(`fromFloatNCHW: dims must be [n, 3, h, w], got [${dims.join(", ")}]`);
   }

@@ -139,13 +139,10 @@ describe("decodeJpeg on corrupt or unsupported input", () => {
 });
 
 describe.skipIf(!pillowAvailable())("JPEG against Pillow (libjpeg)", () => {
-  const dir = tempDir();
+  const scratch = scratchDir();
   const source = testImage(123, 77);
-  const sourcePath = writeTemp(dir, "source.raw", source.data);
   const ours420 = encodeJpeg(source, 90, { comment: "Steps: 20, Sampler: Euler a ✓" });
   const ours444 = encodeJpeg(source, 75, { subsampling: "4:4:4" });
-  writeTemp(dir, "ours420.jpg", ours420);
-  writeTemp(dir, "ours444.jpg", ours444);
   const variants = [
     { name: "baseline 4:2:0", params: { quality: 85 } },
     { name: "baseline 4:4:4", params: { quality: 85, subsampling: 0 } },
@@ -162,6 +159,10 @@ describe.skipIf(!pillowAvailable())("JPEG against Pillow (libjpeg)", () => {
   let results: Record<string, unknown>[] = [];
 
   beforeAll(() => {
+    const dir = scratch.path;
+    const sourcePath = writeTemp(dir, "source.raw", source.data);
+    writeTemp(dir, "ours420.jpg", ours420);
+    writeTemp(dir, "ours444.jpg", ours444);
     results = runPillow([
       { op: "decode", path: `${dir}/ours420.jpg`, out: `${dir}/ours420.raw` },
       { op: "decode", path: `${dir}/ours444.jpg`, out: `${dir}/ours444.raw` },
@@ -205,7 +206,7 @@ describe.skipIf(!pillowAvailable())("JPEG against Pillow (libjpeg)", () => {
       ["ours420", ours420],
       ["ours444", ours444],
     ] as const) {
-      const theirs = readRaw(`${dir}/${name}.raw`, source.width, source.height);
+      const theirs = readRaw(`${scratch.path}/${name}.raw`, source.width, source.height);
       // Float IDCT and libjpeg's integer IDCT differ by rounding only.
       expect(maxDiff(decodeJpeg(bytes), theirs)).toBeLessThanOrEqual(3);
     }
@@ -219,10 +220,10 @@ describe.skipIf(!pillowAvailable())("JPEG against Pillow (libjpeg)", () => {
 
   it("matches libjpeg's size and fidelity at the same quality", () => {
     for (const q of qualities) {
-      const theirs = readRaw(`${dir}/q${q}.raw`, source.width, source.height);
-      const oursDecoded = readRaw(`${dir}/ours-q${q}.raw`, source.width, source.height);
+      const theirs = readRaw(`${scratch.path}/q${q}.raw`, source.width, source.height);
+      const oursDecoded = readRaw(`${scratch.path}/ours-q${q}.raw`, source.width, source.height);
       expect(psnr(oursDecoded, source)).toBeGreaterThan(psnr(theirs, source) - 0.3);
-      const ratio = encodeJpeg(source, q).length / readFileSync(`${dir}/q${q}.jpg`).length;
+      const ratio = encodeJpeg(source, q).length / readFileSync(`${scratch.path}/q${q}.jpg`).length;
       expect(ratio).toBeGreaterThan(0.9);
       expect(ratio).toBeLessThan(1.1);
     }
@@ -230,15 +231,15 @@ describe.skipIf(!pillowAvailable())("JPEG against Pillow (libjpeg)", () => {
 
   it("scales the quantisation tables exactly like libjpeg at qualities 10, 50, 75 and 95", () => {
     for (const q of qualities) {
-      const pillowTables = quantTables(new Uint8Array(readFileSync(`${dir}/q${q}.jpg`)));
+      const pillowTables = quantTables(new Uint8Array(readFileSync(`${scratch.path}/q${q}.jpg`)));
       expect(quantTables(encodeJpeg(source, q))).toEqual(pillowTables);
     }
   });
 
   for (const [i, v] of variants.entries()) {
     it(`decodes Pillow's ${v.name} JPEG within rounding of libjpeg's decode`, () => {
-      const ours = decodeJpeg(new Uint8Array(readFileSync(`${dir}/pillow${i}.jpg`)));
-      const theirs = readRaw(`${dir}/pillow${i}.raw`, source.width, source.height);
+      const ours = decodeJpeg(new Uint8Array(readFileSync(`${scratch.path}/pillow${i}.jpg`)));
+      const theirs = readRaw(`${scratch.path}/pillow${i}.raw`, source.width, source.height);
       expect([ours.width, ours.height]).toEqual([source.width, source.height]);
       // Measured: at most 3 levels apart, with over 97% of samples identical.
       expect(maxDiff(ours, theirs)).toBeLessThanOrEqual(3);

@@ -170,9 +170,8 @@ describe("decodePng on corrupt input", () => {
 });
 
 describe.skipIf(!pillowAvailable())("decodePng against Pillow", () => {
-  const dir = tempDir();
+  const scratch = scratchDir();
   const source = testImage(61, 37);
-  const sourcePath = writeTemp(dir, "source.raw", source.data);
   const pillowModes = [
     { name: "RGB", mode: "RGB", params: {} },
     { name: "RGB optimized", mode: "RGB", params: { optimize: true } },
@@ -208,9 +207,11 @@ describe.skipIf(!pillowAvailable())("decodePng against Pillow", () => {
   ];
   let results: Record<string, unknown>[] = [];
   const ours = encodePng(source, { parameters: "Steps: 20, Seed: 42", Title: "ünïcödé ✓" });
-  const oursPath = writeTemp(dir, "ours.png", ours);
 
   beforeAll(() => {
+    const dir = scratch.path;
+    const sourcePath = writeTemp(dir, "source.raw", source.data);
+    const oursPath = writeTemp(dir, "ours.png", ours);
     results = runPillow([
       { op: "decode", path: oursPath, out: `${dir}/ours.raw` },
       ...pillowModes.map((m, i) => ({
@@ -248,13 +249,13 @@ describe.skipIf(!pillowAvailable())("decodePng against Pillow", () => {
       parameters: "Steps: 20, Seed: 42",
       Title: "ünïcödé ✓",
     });
-    expect(maxDiff(readRaw(`${dir}/ours.raw`, 61, 37), source)).toBe(0);
+    expect(maxDiff(readRaw(`${scratch.path}/ours.raw`, 61, 37), source)).toBe(0);
   });
 
   for (const [i, m] of pillowModes.entries()) {
     it(`decodes Pillow's ${m.name} PNG exactly as Pillow does (alpha over white)`, () => {
-      const img = decodePng(new Uint8Array(readFileSync(`${dir}/pillow${i}.png`)));
-      let expected = readRaw(`${dir}/pillow${i}.raw`, source.width, source.height);
+      const img = decodePng(new Uint8Array(readFileSync(`${scratch.path}/pillow${i}.png`)));
+      let expected = readRaw(`${scratch.path}/pillow${i}.raw`, source.width, source.height);
       if (m.mode === "I;16") {
         // Pillow clips I;16 to 8 bits instead of scaling; the file holds red * 257, which must
         // come back as red in every channel.
@@ -270,11 +271,11 @@ describe.skipIf(!pillowAvailable())("decodePng against Pillow", () => {
       const info = results[1 + 2 * pillowModes.length + i] as { pillow_agrees: boolean | null };
       // The hand-built file must itself be right: Pillow reads it as the same picture.
       expect(info.pillow_agrees).not.toBe(false);
-      const img: RgbImage = decodePng(new Uint8Array(readFileSync(`${dir}/manual${i}.png`)));
+      const img: RgbImage = decodePng(new Uint8Array(readFileSync(`${scratch.path}/manual${i}.png`)));
       const w = m.width ?? 13;
       const h = m.height ?? 11;
       expect([img.width, img.height]).toEqual([w, h]);
-      expect(maxDiff(img, readRaw(`${dir}/manual${i}.raw`, w, h))).toBe(0);
+      expect(maxDiff(img, readRaw(`${scratch.path}/manual${i}.raw`, w, h))).toBe(0);
     });
   }
 });

@@ -75,9 +75,8 @@ describe("resizeRgb", () => {
 });
 
 describe.skipIf(!pillowAvailable())("resizeRgb against Pillow", () => {
-  const dir = tempDir();
+  const scratch = scratchDir();
   const source = testImage(96, 64);
-  const raw = writeTemp(dir, "source.raw", source.data);
   const jobs = [
     { name: "BOX downscale by 4", to: [24, 16], filter: "box" },
     { name: "BOX downscale by 2 and 4", to: [48, 16], filter: "box" },
@@ -86,6 +85,8 @@ describe.skipIf(!pillowAvailable())("resizeRgb against Pillow", () => {
   ] as const;
 
   beforeAll(() => {
+    const dir = scratch.path;
+    const raw = writeTemp(dir, "source.raw", source.data);
     runPillow(
       jobs.map((j, i) => ({
         op: "resize",
@@ -104,7 +105,7 @@ describe.skipIf(!pillowAvailable())("resizeRgb against Pillow", () => {
     it(`agrees with Pillow's ${j.name} within one level`, () => {
       const ours = resizeRgb(source, j.to[0], j.to[1]);
       // Pillow rounds to 8 bits between its horizontal and vertical passes; we do not.
-      expect(maxDiff(ours, readRaw(`${dir}/out${i}.raw`, j.to[0], j.to[1]))).toBeLessThanOrEqual(1);
+      expect(maxDiff(ours, readRaw(`${scratch.path}/out${i}.raw`, j.to[0], j.to[1]))).toBeLessThanOrEqual(1);
     });
   }
 });

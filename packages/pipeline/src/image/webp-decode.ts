@@ -37,14 +37,16 @@ export function decodeWebp(bytes: Uint8Array, options: WebpDecodeOptions = {}): 
   const { alpha = "over-white", maxPixels = DEFAULT_MAX_PIXELS } = options;
   const vp8l = findVp8lChunk(bytes);
   const r = new BitReader(vp8l, "VP8L");
-  if (r.read(8) !== VP8L_SIGNATURE)
+  if (r.read(8) !== VP8L_SIGNATURE) {
     throw new ImageCodecError("WebP VP8L chunk has a bad signature byte (expected 0x2f)");
+  }
   const width = r.read(14) + 1;
   const height = r.read(14) + 1;
   r.read(1); // alpha_is_used is only a hint; the pixels say whether there is alpha
   const version = r.read(3);
-  if (version !== 0)
+  if (version !== 0) {
     throw new ImageCodecError(`WebP VP8L version ${version} is unknown (expected 0)`);
+  }
   assertPixelLimit("WebP", width, height, maxPixels);
   const argb = decodeMainImage(r, width, height);
   const out = new Uint8Array(width * height * 3);
@@ -85,8 +87,9 @@ function findVp8lChunk(bytes: Uint8Array): Uint8Array {
       );
     }
     if (type === "VP8L") return bytes.subarray(start, start + size);
-    if (type === "VP8 ")
+    if (type === "VP8 ") {
       throw new ImageCodecError("WebP lossy (VP8) decoding is not supported; only lossless (VP8L)");
+    }
     const animated =
       type === "ANIM" || type === "ANMF" || (type === "VP8X" && (bytes[start]! & 0x02) !== 0);
     if (animated) throw new ImageCodecError("Animated WebP is not supported");
@@ -161,8 +164,9 @@ function buildPrefixCode(lengths: Uint8Array, what: string): PrefixCode {
     }
   }
   if (used === 0) throw new ImageCodecError(`WebP ${what} prefix code has no symbols`);
-  if (used === 1)
+  if (used === 1) {
     return { single: last, table: new Uint32Array(0), counts, sorted: new Uint16Array(0) };
+  }
   // A usable code is complete: the Kraft sum of its lengths is exactly 1.
   let left = 1;
   for (let len = 1; len < 16; len++) {
@@ -218,8 +222,9 @@ function readPrefixCode(r: BitReader, alphabet: number, what: string): PrefixCod
     const first = r.read(r.read(1) === 1 ? 8 : 1);
     const symbols = n === 2 ? [first, r.read(8)] : [first];
     for (const s of symbols) {
-      if (s >= alphabet)
+      if (s >= alphabet) {
         throw new ImageCodecError(`WebP ${what} simple code uses symbol ${s}, beyond ${alphabet}`);
+      }
       lengths[s] = 1;
     }
     return buildPrefixCode(lengths, what);
@@ -232,10 +237,11 @@ function readPrefixCode(r: BitReader, alphabet: number, what: string): PrefixCod
   if (r.read(1) === 1) {
     const nbits = 2 + 2 * r.read(3);
     maxSymbol = 2 + r.read(nbits);
-    if (maxSymbol > alphabet)
+    if (maxSymbol > alphabet) {
       throw new ImageCodecError(
         `WebP ${what} code declares ${maxSymbol} lengths, beyond ${alphabet}`,
       );
+    }
   }
   let prev = 8;
   for (let symbol = 0; symbol < alphabet && maxSymbol-- > 0; ) {
@@ -246,8 +252,9 @@ function readPrefixCode(r: BitReader, alphabet: number, what: string): PrefixCod
       continue;
     }
     const repeat = c === 16 ? 3 + r.read(2) : c === 17 ? 3 + r.read(3) : 11 + r.read(7);
-    if (symbol + repeat > alphabet)
+    if (symbol + repeat > alphabet) {
       throw new ImageCodecError(`WebP ${what} code lengths run past ${alphabet} symbols`);
+    }
     lengths.fill(c === 16 ? prev : 0, symbol, symbol + repeat);
     symbol += repeat;
   }
@@ -307,8 +314,9 @@ function decodeImageStream(
   let cacheBits = 0;
   if (r.read(1) === 1) {
     cacheBits = r.read(4);
-    if (cacheBits < 1 || cacheBits > 11)
+    if (cacheBits < 1 || cacheBits > 11) {
       throw new ImageCodecError(`WebP colour cache size ${cacheBits} bits is invalid (1-11)`);
+    }
   }
   let groupBits = 0;
   let groupImage: Uint32Array | undefined;
@@ -364,18 +372,21 @@ function decodeImageStream(
       const length = lp.offset + r.read(lp.extraBits);
       const dp = prefixBase(readSymbol(r, group[4]!));
       const dist = distanceFromCode(dp.offset + r.read(dp.extraBits), width);
-      if (dist > pos)
+      if (dist > pos) {
         throw new ImageCodecError(
           `WebP backward reference at pixel ${pos} reaches ${dist} pixels back, before the start`,
         );
-      if (pos + length > total)
+      }
+      if (pos + length > total) {
         throw new ImageCodecError(
           `WebP backward reference at pixel ${pos} runs past the image end`,
         );
+      }
       for (let k = 0; k < length; k++, pos++) out[pos] = out[pos - dist]!;
     } else {
-      if (cacheSize === 0)
+      if (cacheSize === 0) {
         throw new ImageCodecError("WebP uses a colour cache symbol without a cache");
+      }
       insertUpTo(pos);
       out[pos++] = cache[g - NUM_LITERALS - NUM_LENGTH_CODES]!;
     }

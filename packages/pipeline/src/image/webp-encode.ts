@@ -357,8 +357,9 @@ function writePrefixCode(bw: LsbBitWriter, histogram: Uint32Array): PrefixCode {
   const lengths = lengthLimitedCodeLengths(histogram, MAX_CODE_LENGTH);
   bw.write(0, 1); // normal code
   writeCodeLengths(bw, lengths);
-  if (used.length === 1)
+  if (used.length === 1) {
     return { lengths: new Uint8Array(alphabet), codes: new Uint16Array(alphabet) };
+  }
   return { lengths, codes: canonicalReversedCodes(lengths) };
 }
 

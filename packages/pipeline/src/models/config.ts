@@ -15,6 +15,7 @@ export const unetConfigSchema = z.object({
     .union([z.number().int().positive(), z.array(z.number().int().positive())])
     .optional(),
 });
+/** The parsed UNet config keys. */
 export type UnetConfig = z.infer<typeof unetConfigSchema>;
 
 /** The VAE keys the pipeline uses (vae_decoder/config.json in Optimum's layout, or vae/config.json). */
@@ -23,14 +24,8 @@ export const vaeConfigSchema = z.object({
   scaling_factor: z.number().positive().optional(),
   latent_channels: z.number().int().positive().optional(),
 });
+/** The parsed VAE config keys. */
 export type VaeConfig = z.infer<typeof vaeConfigSchema>;
-
-/** model_index.json: only its presence and class name matter. */
-export const modelIndexSchema = z.object({
-  _class_name: z.string().optional(),
-  _name_or_path: z.string().optional(),
-});
-export type ModelIndex = z.infer<typeof modelIndexSchema>;
 
 /** Reads and parses a JSON file; a ModelLoadError naming the file when it is unreadable or invalid. */
 export function readJsonFile(file: string): unknown {

@@ -67,6 +67,7 @@ export interface BoundSession {
   readonly output: string;
 }
 
+/** The UNet session with its three inputs and its output. */
 export interface UnetSession {
   readonly session: ModelSession;
   readonly sample: TensorSpec;

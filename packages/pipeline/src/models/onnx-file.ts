@@ -19,12 +19,14 @@ export interface ExternalDataRef {
   length: number | undefined;
 }
 
+/** A graph node: its operator and the names of its inputs and outputs. */
 export interface OnnxNodeSummary {
   opType: string;
   inputs: string[];
   outputs: string[];
 }
 
+/** What {@link readOnnxSummary} reads from a model file. */
 export interface OnnxFileSummary {
   externalData: ExternalDataRef[];
   /** dims of each initializer, by name. */
@@ -81,8 +83,21 @@ class FileCursor {
   }
 
   bytes(n: number): Buffer {
-    if (this.pos + n > this.size)
+    if (this.pos + n > this.size) {
       throw new OnnxFormatError(`field of ${n} bytes runs past the end of the file`);
+    }
+    // Names are short: serve them from the buffered window instead of one read per string.
+    if (n <= this.buffer.length) {
+      if (this.pos < this.bufferStart || this.pos + n > this.bufferEnd) {
+        this.bufferStart = this.pos;
+        this.bufferEnd = this.pos + readSync(this.fd, this.buffer, 0, this.buffer.length, this.pos);
+      }
+      if (this.pos + n <= this.bufferEnd) {
+        const start = this.pos - this.bufferStart;
+        this.pos += n;
+        return Buffer.from(this.buffer.subarray(start, start + n));
+      }
+    }
     const out = Buffer.alloc(n);
     let done = 0;
     while (done < n) {

@@ -23,7 +23,10 @@ describe("hiddenStatesFor", () => {
   it("repeats each prompt's and negative prompt's embedding over its rows", () => {
     const { states, rows } = layoutBatch([request(2, 7.5), request(1, 1)]);
     // embeddings rows: prompt 0, prompt 1, negative 0; seq 1, hidden 1.
-    const out = hiddenStatesFor(states, rows, { data: new Float32Array([10, 20, 30]), dims: [3, 1, 1] });
+    const out = hiddenStatesFor(states, rows, {
+      data: new Float32Array([10, 20, 30]),
+      dims: [3, 1, 1],
+    });
     expect(Array.from(out)).toEqual([30, 30, 10, 10, 20]);
   });
 });
@@ -48,7 +51,11 @@ describe("guidedNoise", () => {
 });
 
 describe("TimestepInput", () => {
-  const spec = (dtype: string, dims: (number | string)[]): TensorSpec => ({ name: "timestep", dtype, dims });
+  const spec = (dtype: string, dims: (number | string)[]): TensorSpec => ({
+    name: "timestep",
+    dtype,
+    dims,
+  });
 
   it("feeds a symbolic [batch] dimension with the batch size", () => {
     const input = new TimestepInput(spec("float32", ["batch"]), 4);
@@ -65,9 +72,15 @@ describe("TimestepInput", () => {
   });
 
   it("truncates fractional timesteps for integer inputs (numpy's astype) and rounds to float32 otherwise", () => {
-    expect(new TimestepInput(spec("int32", ["b"]), 1).set(946.7).data).toEqual(new Int32Array([946]));
-    expect((new TimestepInput(spec("float32", ["b"]), 1).set(0.1).data as Float32Array)[0]).toBe(Math.fround(0.1));
+    expect(new TimestepInput(spec("int32", ["b"]), 1).set(946.7).data).toEqual(
+      new Int32Array([946]),
+    );
+    expect((new TimestepInput(spec("float32", ["b"]), 1).set(0.1).data as Float32Array)[0]).toBe(
+      Math.fround(0.1),
+    );
     // float16 bits of 500: exponent 8 + 15 = 23, mantissa 500/256 - 1 = 0.953125 -> 976.
-    expect(new TimestepInput(spec("float16", ["b"]), 2).set(500).data).toEqual(new Uint16Array([0x5fd0, 0x5fd0]));
+    expect(new TimestepInput(spec("float16", ["b"]), 2).set(500).data).toEqual(
+      new Uint16Array([0x5fd0, 0x5fd0]),
+    );
   });
 });

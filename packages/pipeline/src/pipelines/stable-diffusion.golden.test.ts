@@ -53,14 +53,15 @@ const cases: GoldenCase[] = existsSync(manifestPath)
 
 /** The scheduler name our registry understands for a golden's class + overrides. */
 function schedulerName(c: GoldenCase): string {
-  const overrides = c.scheduler.overrides;
-  if (c.scheduler.class === "DPMSolverMultistepScheduler") {
-    return overrides["use_karras_sigmas"] === true ? "dpm++2m-karras" : "dpm++2m";
+  const overrides = JSON.stringify(c.scheduler.overrides);
+  if (overrides === "{}") return c.scheduler.class;
+  if (
+    c.scheduler.class === "DPMSolverMultistepScheduler" &&
+    overrides === '{"use_karras_sigmas":true}'
+  ) {
+    return "dpm++2m-karras";
   }
-  if (Object.keys(overrides).length > 0) {
-    throw new Error(`golden ${c.id}: no scheduler name for overrides ${JSON.stringify(overrides)}`);
-  }
-  return c.scheduler.class;
+  throw new Error(`golden ${c.id}: no scheduler name for ${c.scheduler.class} with ${overrides}`);
 }
 
 function readInput(name: string): RgbImage {

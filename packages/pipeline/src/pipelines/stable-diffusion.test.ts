@@ -73,6 +73,17 @@ describe("StableDiffusionPipeline.generate", () => {
     expect(Buffer.from(a.images[0]!.data).equals(Buffer.from(b.images[0]!.data))).toBe(true);
   });
 
+  it("draws stochastic scheduler noise from the request's generator (reproducible per seed)", async () => {
+    for (const extra of [{ scheduler: "euler-a" }, { scheduler: "ddim", eta: 1 }]) {
+      const a = await pipe.generate({ ...base, ...extra });
+      const b = await pipe.generate({ ...base, ...extra });
+      expect(maxByteDiff(a.images[0]!, b.images[0]!)).toBe(0);
+    }
+    const deterministic = await pipe.generate({ ...base, scheduler: "ddim", eta: 0 });
+    const stochastic = await pipe.generate({ ...base, scheduler: "ddim", eta: 1 });
+    expect(maxByteDiff(deterministic.images[0]!, stochastic.images[0]!)).toBeGreaterThan(0);
+  });
+
   it("gives different images for different seeds", async () => {
     const a = await pipe.generate(base);
     const b = await pipe.generate({ ...base, seed: 43 });
@@ -236,6 +247,12 @@ describe("other layouts and modes", () => {
     const image = (await pipe.generate(base)).images[0]!;
     const result = await pipe.generate({ ...base, image, width: 32, height: 48 });
     expect(result.images[0]).toMatchObject({ width: 32, height: 48 });
+  });
+
+  it("defaults the size to the input image's, floored to the VAE factor", async () => {
+    const image: RgbImage = { width: 70, height: 50, data: new Uint8Array(70 * 50 * 3).fill(90) };
+    const result = await pipe.generate({ ...base, image });
+    expect(result.images[0]).toMatchObject({ width: 64, height: 48 });
   });
 
   it("inpaints with a 9-channel UNet from an image and a mask", async () => {

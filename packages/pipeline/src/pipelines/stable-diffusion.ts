@@ -133,7 +133,7 @@ export class StableDiffusionPipeline {
       r.cfg ? [tokenizePrompt(this.model, r.negativePrompt, r, "negativePrompt")] : [],
     );
     run.timings.tokenizeMs = performance.now() - t;
-    checkAborted(run.signals, 0, 0);
+    checkAborted(run.signals, 0, first.steps);
 
     // 3. Encode every prompt, then every negative prompt, in one text-encoder batch.
     t = performance.now();

@@ -25,9 +25,9 @@ export interface GenerateRequest {
   negativePrompt?: string;
   /** Images for this prompt, 1 to 8; default 1. All come from the same seed, drawn in one call as diffusers does. */
   numImages?: number;
-  /** Pixels, a multiple of the VAE factor in [factor, 2048]; default the model's sample size (or the input image's width). */
+  /** Pixels, a multiple of the VAE factor in [factor, 2048]; default the model's sample size (or the input image's width floored to the factor). */
   width?: number;
-  /** Pixels, a multiple of the VAE factor in [factor, 2048]; default the model's sample size (or the input image's height). */
+  /** Pixels, a multiple of the VAE factor in [factor, 2048]; default the model's sample size (or the input image's height floored to the factor). */
   height?: number;
   /** Denoising steps, an integer in [1, 150]; default 25. */
   steps?: number;

@@ -168,8 +168,19 @@ export function resolveRequest(
   const image = request.image === undefined ? undefined : checkImage(p("image"), request.image);
   const mask = request.mask === undefined ? undefined : checkImage(p("mask"), request.mask);
   const factor = info.vaeScaleFactor;
-  const width = checkSize(p("width"), request.width ?? image?.width ?? info.sampleSize, factor);
-  const height = checkSize(p("height"), request.height ?? image?.height ?? info.sampleSize, factor);
+  // An input image sets the default size, floored to the VAE factor (diffusers floors to 64).
+  const fromImage = (side: number | undefined): number | undefined =>
+    side === undefined ? undefined : Math.max(factor, side - (side % factor));
+  const width = checkSize(
+    p("width"),
+    request.width ?? fromImage(image?.width) ?? info.sampleSize,
+    factor,
+  );
+  const height = checkSize(
+    p("height"),
+    request.height ?? fromImage(image?.height) ?? info.sampleSize,
+    factor,
+  );
 
   let strength: number | undefined;
   if (request.strength !== undefined || (image !== undefined && mask === undefined)) {

@@ -7,6 +7,7 @@ round-half-to-even decides).
 
 Run from the repo root (versions: torch==2.13.0, diffusers==0.42.1, numpy==2.4.6, pillow==13.0.0):
     .venv/bin/python packages/pipeline/src/image/__goldens__/generate_convert.py
+    pnpm biome format --write packages/pipeline/src/image/__goldens__/convert.json
 """
 
 import json

@@ -4,10 +4,11 @@
  * with a message when either is missing. Not imported by production code.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
 import type { RgbImage } from "../types.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -23,8 +24,9 @@ export function pillowAvailable(): boolean {
     pillowChecked =
       existsSync(PYTHON) &&
       spawnSync(PYTHON, ["-c", "import PIL, numpy"], { stdio: "ignore" }).status === 0;
-    if (!pillowChecked)
+    if (!pillowChecked) {
       console.warn("skipped: Pillow checks need .venv/bin/python with pillow and numpy");
+    }
   }
   return pillowChecked;
 }
@@ -36,19 +38,32 @@ export function dwebpAvailable(): boolean {
   return ok;
 }
 
-/** A fresh temporary directory. */
-export function tempDir(): string {
-  return mkdtempSync(path.join(tmpdir(), "easel-image-test-"));
+/**
+ * A temporary directory for one suite: created in `beforeAll`, deleted in `afterAll`, so a skipped
+ * suite creates nothing. Call it at the top of the suite, before the suite's own `beforeAll`, and
+ * read `.path` inside hooks and tests.
+ */
+export function scratchDir(): { path: string } {
+  const handle = { path: "" };
+  beforeAll(() => {
+    handle.path = mkdtempSync(path.join(tmpdir(), "easel-image-test-"));
+  });
+  afterAll(() => rmSync(handle.path, { recursive: true, force: true }));
+  return handle;
 }
 
 /** Runs pillow_codec.py on a list of jobs and returns its per-job results. */
 export function runPillow(jobs: Record<string, unknown>[]): Record<string, unknown>[] {
-  const dir = tempDir();
-  const jobsPath = path.join(dir, "jobs.json");
-  writeFileSync(jobsPath, JSON.stringify(jobs));
-  const result = spawnSync(PYTHON, [SCRIPT, jobsPath], { encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`pillow_codec.py failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as Record<string, unknown>[];
+  const dir = mkdtempSync(path.join(tmpdir(), "easel-pillow-jobs-"));
+  try {
+    const jobsPath = path.join(dir, "jobs.json");
+    writeFileSync(jobsPath, JSON.stringify(jobs));
+    const result = spawnSync(PYTHON, [SCRIPT, jobsPath], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`pillow_codec.py failed: ${result.stderr}`);
+    return JSON.parse(result.stdout) as Record<string, unknown>[];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Reads raw RGB bytes written by pillow_codec.py. */
