@@ -7,3 +7,5 @@ bash infra/local/setup.sh --test
 pnpm lint
 pnpm typecheck
 pnpm test
+# The unit tests again on Node 22 (the suite above ran on the machine's Node).
+bash infra/local/node22.sh
