@@ -8,14 +8,15 @@ import {
 import { EaselError, ERROR_STATUS, LIMITS } from "@easel/schema";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
 import type { KeyStore } from "./keys/keys.ts";
 import type { Logger } from "./logger.ts";
 import { type AuthVariables, auth } from "./middleware/auth/index.ts";
+import { bodyLimit } from "./middleware/body-limit/index.ts";
+import { cors } from "./middleware/cors/index.ts";
 import { rateLimit } from "./middleware/rate-limit/index.ts";
 import { type RequestIdVariables, requestId } from "./middleware/request-id/index.ts";
 import type { RateLimiter } from "./ratelimit/limiter.ts";
+import { methodNotAllowed } from "./routes/method-not-allowed.ts";
 import { openAiRoutes } from "./routes/openai.ts";
 import { openApiDocument } from "./routes/openapi.ts";
 
@@ -65,7 +66,7 @@ export function createApp(deps: GatewayDeps): Hono<GatewayEnv> {
   });
   app.use(
     cors({
-      origin: corsOrigins.includes("*") ? "*" : [...corsOrigins],
+      origins: corsOrigins,
       allowHeaders: [
         "authorization",
         "content-type",
@@ -75,23 +76,15 @@ export function createApp(deps: GatewayDeps): Hono<GatewayEnv> {
         "x-request-id",
       ],
       exposeHeaders: ["ratelimit", "ratelimit-policy", "retry-after", "x-request-id"],
-      maxAge: 600,
+      maxAgeSeconds: 600,
     }),
   );
-  app.use(
-    bodyLimit({
-      maxSize: LIMITS.bodyMaxBytes,
-      onError: () => {
-        throw new EaselError(
-          "payload_too_large",
-          `request body must be <= ${LIMITS.bodyMaxBytes} bytes`,
-        );
-      },
-    }),
-  );
+  app.use(bodyLimit({ maxBytes: LIMITS.bodyMaxBytes }));
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
+  app.all("/health", methodNotAllowed("GET, HEAD"));
+  app.all("/openapi.json", methodNotAllowed("GET, HEAD"));
 
   const authed = [auth({ keys }), rateLimit({ limiter })] as const;
   app.use("/v1/*", ...authed);

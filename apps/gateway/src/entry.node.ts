@@ -13,6 +13,7 @@ import { createLogger } from "./logger.ts";
 import { inferenceModels } from "./models.ts";
 import { resolvingAddressPolicy } from "./node/address-policy.ts";
 import { RedisRateLimiter } from "./node/redis-limiter.ts";
+import { sha256HexSync } from "./node/token-hash.ts";
 import { MemoryRateLimiter } from "./ratelimit/limiter.ts";
 
 /**
@@ -27,7 +28,7 @@ const keysJson = env["EASEL_API_KEYS_FILE"]
   ? await readFile(env["EASEL_API_KEYS_FILE"], "utf8")
   : (config.EASEL_API_KEYS ?? "[]");
 const apiKeys = await parseKeys(keysJson);
-const keys = new KeyStore(apiKeys);
+const keys = new KeyStore(apiKeys, sha256HexSync);
 if (keys.size === 0) logger.warn("no API keys configured: every request will be 401");
 const host = env["HOST"] ?? "127.0.0.1";
 const port = Number(env["PORT"] ?? 8787);

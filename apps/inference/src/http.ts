@@ -10,7 +10,8 @@ import {
   TERMINAL_STATUSES,
 } from "@easel/schema";
 import type { ObjectStore } from "@easel/storage";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
+import { z } from "zod";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import { requireSignature } from "./auth.ts";
@@ -33,7 +34,10 @@ export interface HttpDeps {
   maxWaitS?: number;
 }
 
-type Env = { Variables: { requestId: string; rawBody: Uint8Array } };
+type Env = { Variables: { requestId: string; rawBody: Uint8Array; errorCode: string } };
+
+const PROBE_PATHS = ["/health", "/metrics"];
+const predictionPathSchema = z.object({ id: predictionIdSchema });
 
 /** The inference service's HTTP API (a Cog/RunPod-style prediction contract). */
 export function createHttpApp(deps: HttpDeps): Hono<Env> {
@@ -48,12 +52,16 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     c.header("x-request-id", id);
     const started = performance.now();
     await next();
+    // Probes and scrapes arrive every few seconds: logging them would drown the requests that matter.
+    if (PROBE_PATHS.includes(c.req.path) && c.req.method === "GET") return;
+    const errorCode = c.get("errorCode");
     logger.info("request", {
       requestId: id,
       method: c.req.method,
       path: c.req.path,
       status: c.res.status,
       ms: Math.round(performance.now() - started),
+      ...(errorCode ? { error: errorCode } : {}),
     });
   });
   app.use(
@@ -67,18 +75,20 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
       },
     }),
   );
-  app.use(requireSignature({ secret: deps.secret, publicPaths: ["/health", "/metrics"] }));
+  app.use(requireSignature({ secret: deps.secret, publicPaths: PROBE_PATHS }));
 
   app.get("/health", (c) => {
     const status = models.status;
     if (status.state === "FAILED") return c.json({ status: "FAILED", error: status.error }, 503);
-    if (status.state === "STARTING") return c.json({ status: "STARTING" }, 503);
+    // Models loaded but the journal not replayed yet is still STARTING (not STOPPING).
+    if (status.state === "STARTING" || service.phase === "starting")
+      return c.json({ status: "STARTING" }, 503);
     const details = {
       queue_depth: service.queueDepth,
       in_flight: service.inFlight,
       queue_capacity: deps.queueCapacity,
     };
-    if (!service.isAccepting) return c.json({ status: "STOPPING", ...details }, 503);
+    if (service.phase === "stopping") return c.json({ status: "STOPPING", ...details }, 503);
     const busy = service.queueDepth >= deps.queueCapacity;
     return c.json({ status: busy ? "BUSY" : "READY", ...details }, 200);
   });
@@ -105,11 +115,13 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
   );
 
   app.put("/v1/predictions/:id", async (c) => {
-    const id = parseOrThrow(predictionIdSchema.describe("id"), c.req.param("id"));
+    const { id } = parseOrThrow(predictionPathSchema, { id: c.req.param("id") });
     const raw = c.get("rawBody");
     const body = parseOrThrow(createPredictionSchema, parseJson(raw));
     const hash = await sha256Hex(canonicalJson(body));
-    const { prediction, created } = await service.create(id, body, hash);
+    const { prediction, created } = await service.create(id, body, hash, {
+      requestId: c.get("requestId"),
+    });
     const wait = preferWait(c.req.header("prefer"), maxWaitS);
     const current =
       wait > 0 ? ((await service.waitFor(id, wait * 1000)) ?? prediction) : prediction;
@@ -123,7 +135,7 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
   app.get("/v1/predictions/:id", (c) => c.json(mustGet(c.req.param("id"))));
 
   app.post("/v1/predictions/:id/cancel", async (c) =>
-    c.json(await service.cancel(c.req.param("id"))),
+    c.json(await service.cancel(c.req.param("id"), { requestId: c.get("requestId") })),
   );
 
   app.get("/v1/predictions/:id/events", (c) => {
@@ -144,12 +156,17 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
         finished = true;
         wake();
       });
-      const history = events.history(id, lastEventId);
-      for (const entry of history) push(entry);
-      if (history.length === 0 && TERMINAL_STATUSES.includes(prediction.status)) {
-        // The event history was forgotten (or the service restarted): replay the terminal event.
-        const type = prediction.status as "succeeded" | "failed" | "canceled";
-        push({ id: lastEventId + 1, event: { type, prediction } });
+      for (const entry of events.history(id, lastEventId)) push(entry);
+      if (!finished && TERMINAL_STATUSES.includes(prediction.status)) {
+        const log = events.history(id);
+        if (log.length === 0) {
+          // The history was forgotten (or the service restarted): the terminal event stands in for it.
+          const type = prediction.status as "succeeded" | "failed" | "canceled";
+          push({ id: lastEventId + 1, event: { type, prediction } });
+        } else {
+          // The client already has the terminal event (Last-Event-ID at or past it): nothing to send.
+          finished = true;
+        }
       }
       try {
         for (;;) {
@@ -181,17 +198,32 @@ export function createHttpApp(deps: HttpDeps): Hono<Env> {
     });
   });
 
-  app.notFound(() => {
-    throw new EaselError("not_found", "no such route");
+  // Known paths with another method are 405 with Allow, so a client can tell a typo from a bad verb.
+  const allow = (methods: string) =>
+    function methodNotAllowed(c: Context<Env>): never {
+      c.header("allow", methods);
+      throw new EaselError("method_not_allowed", `${c.req.method} ${c.req.path}: use ${methods}`);
+    };
+  app.all("/health", allow("GET"));
+  app.all("/metrics", allow("GET"));
+  app.all("/v1/models", allow("GET"));
+  app.all("/v1/predictions/:id", allow("GET, PUT"));
+  app.all("/v1/predictions/:id/cancel", allow("POST"));
+  app.all("/v1/predictions/:id/events", allow("GET"));
+
+  app.notFound((c) => {
+    throw new EaselError("not_found", `no route for ${c.req.method} ${c.req.path}`);
   });
 
   app.onError((error, c) => {
     const requestId = c.get("requestId");
     if (error instanceof EaselError) {
+      c.set("errorCode", error.code);
       metrics.errors.inc({ code: error.code });
       if (error.retryAfter !== undefined) c.header("retry-after", String(error.retryAfter));
       return c.json(error.toBody(requestId), error.status as 400);
     }
+    c.set("errorCode", "internal_error");
     logger.error("unhandled error", { requestId, error: (error as Error).message });
     metrics.errors.inc({ code: "internal_error" });
     return c.json(

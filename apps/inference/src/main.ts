@@ -16,6 +16,10 @@ import { PredictionService } from "./service.ts";
  */
 async function main(): Promise<void> {
   const logger = createLogger("inference");
+  // Node's own warnings go to the JSON log too (run with --no-warnings to drop the plain-text copy).
+  process.on("warning", (warning) => {
+    logger.warn("node warning", { name: warning.name, warning: warning.message.split("\n")[0] });
+  });
   const config = configFromEnv(process.env);
   const startedAt = performance.now();
   const store = createObjectStore(process.env);

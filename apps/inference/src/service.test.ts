@@ -27,6 +27,9 @@ class FakeGenerator implements ImageGenerator {
     supportsImageToImage: false,
   };
   batches: number[] = [];
+  stepsRun = 0;
+  /** While set, a batch waits for it before its first step (lets a test queue work behind it). */
+  gate: Promise<void> | undefined;
   constructor(private readonly stepMs = 5) {}
   validate(request: GenerateRequest): void {
     if (request.width % 4 !== 0) {
@@ -35,10 +38,12 @@ class FakeGenerator implements ImageGenerator {
   }
   async generateBatch(requests: GenerateRequest[], { signal, onStep }: BatchOptions) {
     this.batches.push(requests.length);
+    await this.gate;
     const total = requests[0]?.steps ?? 1;
     for (let step = 1; step <= total; step++) {
       await new Promise((r) => setTimeout(r, this.stepMs));
       if (signal.aborted) throw Object.assign(new Error("aborted"), { name: "AbortError" });
+      this.stepsRun += 1;
       onStep(step, total, undefined);
     }
     return requests.map((r) => ({
@@ -95,6 +100,14 @@ const body = (prompt: string, extra: Record<string, unknown> = {}) => ({
   input: { prompt, ...extra },
 });
 
+async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 async function finished(service: PredictionService, id: string): Promise<Prediction> {
   const p = await service.waitFor(id, 5000);
   if (!p) throw new Error(`no prediction ${id}`);
@@ -143,11 +156,17 @@ describe("PredictionService", () => {
   });
 
   it("batches compatible queued predictions into one generator call", async () => {
-    const generator = new FakeGenerator(30);
+    const generator = new FakeGenerator(5);
+    let release = () => {};
+    generator.gate = new Promise((r) => {
+      release = r;
+    });
     const { service } = await setup({ maxBatchSize: 4 }, generator);
     await service.create("first", body("x", { steps: 2 }), "1");
-    await new Promise((r) => setTimeout(r, 10));
+    while (service.get("first")?.status !== "processing") await new Promise((r) => setTimeout(r, 5));
     for (const id of ["b1", "b2", "b3"]) await service.create(id, body(id), id);
+    generator.gate = undefined;
+    release();
     await finished(service, "b3");
     expect(generator.batches).toEqual([1, 3]);
   });
@@ -164,6 +183,41 @@ describe("PredictionService", () => {
     expect(running.status).toBe("canceled");
     expect(running.progress?.step ?? 0).toBeLessThan(50);
     expect(generator.batches).toEqual([1]);
+  });
+
+  it("cancels one member of a running batch at once and lets the others finish", async () => {
+    const generator = new FakeGenerator(20);
+    // A full batch is released at once; the long wait keeps it from starting before it is full.
+    const { service } = await setup({ maxBatchSize: 3, batchWaitMs: 10_000 }, generator);
+    for (const id of ["keep-1", "drop", "keep-2"]) {
+      await service.create(id, body(id, { steps: 10 }), id);
+    }
+    await until(() => (service.get("drop")?.progress?.step ?? 0) >= 1);
+    const canceled = await service.cancel("drop");
+    expect(canceled.status).toBe("canceled");
+    expect(canceled.progress?.step ?? 0).toBeLessThan(10);
+    expect((await finished(service, "keep-1")).status).toBe("succeeded");
+    expect((await finished(service, "keep-2")).status).toBe("succeeded");
+    expect(service.get("drop")?.output).toBeNull();
+    expect(generator.batches).toEqual([3]);
+  });
+
+  it("stops a batch between steps once all of its members are canceled", async () => {
+    const generator = new FakeGenerator(20);
+    const { service } = await setup({ maxBatchSize: 2, batchWaitMs: 10_000 }, generator);
+    await service.create("a", body("a", { steps: 100 }), "a");
+    await service.create("b", body("b", { steps: 100 }), "b");
+    await until(() => (service.get("a")?.progress?.step ?? 0) >= 1);
+    await service.cancel("a");
+    const stepsWhenOneLeft = generator.stepsRun;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(generator.stepsRun).toBeGreaterThan(stepsWhenOneLeft); // b still needs the batch
+    await service.cancel("b");
+    await until(() => service.inFlight === 0);
+    const stepsAtStop = generator.stepsRun;
+    await new Promise((r) => setTimeout(r, 60));
+    expect(generator.stepsRun - stepsAtStop).toBeLessThanOrEqual(1);
+    expect(generator.stepsRun).toBeLessThan(100);
   });
 
   it("fails a prediction whose deadline passes while it runs", async () => {

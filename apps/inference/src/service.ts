@@ -19,7 +19,7 @@ import type { ObjectStore } from "@easel/storage";
 import { BatchQueue, type QueuedJob } from "./batch-queue.ts";
 import type { InferenceConfig } from "./config.ts";
 import type { EventHub } from "./events.ts";
-import type { GenerateRequest } from "./generator.ts";
+import type { GenerateRequest, GenerateResult } from "./generator.ts";
 import type { Journal, PredictionRecord } from "./journal.ts";
 import type { Logger } from "./logger.ts";
 import type { Metrics } from "./metrics.ts";
@@ -40,9 +40,22 @@ interface Job extends QueuedJob {
   model: string;
 }
 
+/** A batch being generated: members share one abort controller (they share the model calls). */
+interface RunningBatch {
+  controller: AbortController;
+  records: PredictionRecord[];
+}
+
+/** Optional request context, for logs. */
+export interface RequestContext {
+  requestId?: string;
+}
+
 const CONTENT_TYPES = { png: "image/png", webp: "image/webp", jpeg: "image/jpeg" } as const;
 /** Terminal records stay in memory this long for GET and event replay, then only on disk. */
 const EVENT_RETENTION_MS = 10 * 60_000;
+/** Finished batches whose images may be stored while the next batch generates. */
+const MAX_COMPLETING = 2;
 
 /**
  * Owns predictions from acceptance to a terminal state: validates against the model, journals
@@ -53,7 +66,13 @@ export class PredictionService {
   private readonly records = new Map<string, PredictionRecord>();
   private readonly queue: BatchQueue<Job>;
   private readonly writes = new Map<string, Promise<void>>();
-  private readonly running = new Map<string, AbortController>();
+  private readonly running = new Map<string, RunningBatch>();
+  /** Callbacks waiting for a prediction to reach a terminal state (`waitFor`). */
+  private readonly settleWaiters = new Map<string, Set<() => void>>();
+  /** Batches whose images are being stored (at most MAX_COMPLETING at a time). */
+  private readonly completing = new Set<Promise<void>>();
+  /** Predictions whose terminal record is being written. */
+  private readonly finishing = new Set<string>();
   private reserving = 0;
   private accepting = false;
   private stopping = false;
@@ -81,9 +100,16 @@ export class PredictionService {
     return this.accepting;
   }
 
+  /** `starting` until the journal is replayed, `stopping` once shutdown began. */
+  get phase(): "starting" | "running" | "stopping" {
+    if (this.stopping) return "stopping";
+    return this.accepting ? "running" : "starting";
+  }
+
   /** Replays the journal (resuming or failing interrupted work), then starts the worker. */
   async start(): Promise<void> {
     const { journal, config, logger } = this.deps;
+    if (this.stopping) return; // SIGTERM arrived while the models were loading
     await journal.open();
     for (const record of await journal.loadAll()) {
       this.records.set(record.prediction.id, record);
@@ -100,6 +126,7 @@ export class PredictionService {
         const job = this.jobFor(record);
         record.prediction.status = "queued";
         record.prediction.started_at = null;
+        record.prediction.progress = null;
         // Resumed work may exceed the queue's nominal capacity: it was accepted before.
         this.queue.tryEnqueue(job) || this.forceEnqueue(job);
         logger.info("prediction resumed", { predictionId: id, attempts: record.attempts });
@@ -110,6 +137,7 @@ export class PredictionService {
         });
       }
     }
+    if (this.stopping) return;
     this.accepting = true;
     this.worker = this.work();
   }
@@ -128,6 +156,7 @@ export class PredictionService {
     id: string,
     body: CreatePrediction,
     inputHash: string,
+    context: RequestContext = {},
   ): Promise<{ prediction: Prediction; created: boolean }> {
     const existing = this.records.get(id);
     if (existing) {
@@ -198,6 +227,7 @@ export class PredictionService {
     this.queue.tryEnqueue(job) || this.forceEnqueue(job);
     this.publish(id, { type: "queued", position: this.queue.position(id) ?? 0 });
     this.deps.logger.info("prediction accepted", {
+      ...context,
       predictionId: id,
       model: modelName,
       ...(config.logPrompts ? { prompt: body.input.prompt } : {}),
@@ -205,8 +235,11 @@ export class PredictionService {
     return { prediction: this.view(record), created: true };
   }
 
-  /** Cancels a queued or running prediction; a finished one is returned unchanged. */
-  async cancel(id: string): Promise<Prediction> {
+  /**
+   * Cancels a queued or running prediction; a finished one is returned unchanged. A running one
+   * ends at once; its batch stops between steps only when no other member still needs it.
+   */
+  async cancel(id: string, context: RequestContext = {}): Promise<Prediction> {
     const record = this.records.get(id);
     if (!record) throw new EaselError("not_found", `prediction ${id} not found`);
     const { status } = record.prediction;
@@ -214,8 +247,12 @@ export class PredictionService {
       this.queue.remove(id);
       await this.finish(record, "canceled", null);
     } else if (status === "processing") {
-      record.prediction.status = "canceled";
-      this.running.get(id)?.abort(new Error("canceled"));
+      const batch = this.running.get(id);
+      await this.finish(record, "canceled", null);
+      if (batch) this.abortIfIdle(batch, "canceled");
+    }
+    if (status === "queued" || status === "processing") {
+      this.deps.logger.info("prediction canceled", { ...context, predictionId: id, was: status });
     }
     return this.view(record);
   }
@@ -225,14 +262,19 @@ export class PredictionService {
     const record = this.records.get(id);
     if (!record) return undefined;
     if (TERMINAL_STATUSES.includes(record.prediction.status) || ms <= 0) return this.view(record);
+    // Not an EventHub subscription: previews are only rendered for real SSE listeners.
     await new Promise<void>((resolve) => {
+      let waiters = this.settleWaiters.get(id);
+      if (!waiters) {
+        waiters = new Set();
+        this.settleWaiters.set(id, waiters);
+      }
+      const set = waiters;
       const timer = setTimeout(done, ms);
-      const unsubscribe = this.deps.events.subscribe(id, (entry) => {
-        if (["succeeded", "failed", "canceled"].includes(entry.event.type)) done();
-      });
+      set.add(done);
       function done() {
         clearTimeout(timer);
-        unsubscribe();
+        set.delete(done);
         resolve();
       }
     });
@@ -249,13 +291,16 @@ export class PredictionService {
     this.queue.close();
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([this.worker, grace]);
-    for (const controller of this.running.values()) controller.abort(new Error("shutdown"));
+    for (const batch of this.running.values()) batch.controller.abort(new Error("shutdown"));
     await Promise.race([this.worker, new Promise((r) => setTimeout(r, 2000).unref())]);
-    await Promise.all(this.writes.values());
+    await Promise.allSettled(this.completing);
+    await Promise.allSettled(this.writes.values());
   }
 
   private async work(): Promise<void> {
     for (;;) {
+      // Bounded overlap: with slow storage, finished images must not pile up in memory.
+      while (this.completing.size >= MAX_COMPLETING) await Promise.race(this.completing);
       const batch = await this.queue.take();
       if (batch.length === 0 || this.stopping) return;
       await this.runBatch(batch).catch((error) => {
@@ -284,7 +329,11 @@ export class PredictionService {
     if (!first) return;
     const generator = this.deps.models.get(first.job.model);
     if (!generator) throw new Error(`model ${first.job.model} vanished`);
-    const controller = new AbortController();
+    const running: RunningBatch = {
+      controller: new AbortController(),
+      records: members.map((m) => m.record),
+    };
+    const { controller } = running;
     const startedAt = new Date();
     for (const { record } of members) {
       record.attempts += 1;
@@ -293,16 +342,31 @@ export class PredictionService {
       record.prediction.metrics.queue_ms =
         startedAt.getTime() - Date.parse(record.prediction.created_at);
       record.prediction.metrics.batch_size = members.length;
-      this.running.set(record.prediction.id, controller);
+      this.running.set(record.prediction.id, running);
     }
+    // The attempt is journaled before the run: a crash from here on counts against maxAttempts.
     await Promise.all(members.map(({ record }) => this.persist(record)));
     for (const { record } of members) this.publish(record.prediction.id, { type: "started" });
     metrics.batchSize.observe(members.length);
 
-    const active = () => members.filter(({ record }) => record.prediction.status === "processing");
+    const isProcessing = (record: PredictionRecord) => this.isRunning(record);
+    // Members past their deadline fail now; the batch goes on for the others, or stops when none is left.
     const deadlineTimer = setInterval(() => {
-      if (active().every(({ record }) => Date.now() > record.deadlineAt))
-        controller.abort(new Error("deadline"));
+      for (const { record } of members) {
+        if (isProcessing(record) && Date.now() > record.deadlineAt) {
+          this.finish(record, "failed", {
+            code: "deadline_exceeded",
+            message: "the deadline passed while running",
+          })
+            .catch((error: unknown) => {
+              logger.error("journal write failed", {
+                predictionId: record.prediction.id,
+                error: (error as Error).message,
+              });
+            })
+            .finally(() => this.abortIfIdle(running, "deadline"));
+        }
+      }
     }, 250);
     let lastStep = Date.now();
     try {
@@ -315,7 +379,7 @@ export class PredictionService {
             metrics.stepSeconds.observe((t - lastStep) / 1000);
             lastStep = t;
             members.forEach(({ record }, i) => {
-              if (record.prediction.status !== "processing") return;
+              if (!isProcessing(record)) return;
               record.prediction.progress = { step, total };
               this.publish(record.prediction.id, { type: "progress", step, total });
               const preview = previews?.[i];
@@ -324,73 +388,93 @@ export class PredictionService {
                 this.publish(record.prediction.id, { type: "preview", step, image: toBase64(png) });
               }
             });
-            // Members past their deadline fail now; the batch goes on for the others.
-            if (members.every(({ record }) => record.prediction.status !== "processing"))
-              controller.abort();
           },
         },
       );
       const predictMs = Date.now() - startedAt.getTime();
-      await Promise.all(
-        members.map(async ({ job, record }, i) => {
-          const result = results[i];
-          if (record.prediction.status === "canceled") return this.finish(record, "canceled", null);
-          if (Date.now() > record.deadlineAt) {
-            return this.finish(record, "failed", {
-              code: "deadline_exceeded",
-              message: "the deadline passed while running",
-            });
-          }
-          if (!result)
-            return this.finish(record, "failed", {
-              code: "internal_error",
-              message: "no result for this request",
-            });
-          try {
-            record.prediction.metrics.predict_ms = predictMs;
-            record.prediction.output = {
-              images: await this.storeImages(record, job, result.images),
-            };
-            metrics.images.inc({}, result.images.length);
-            await this.finish(record, "succeeded", null);
-          } catch (error) {
-            logger.error("storing images failed", {
-              predictionId: record.prediction.id,
-              error: (error as Error).message,
-            });
-            await this.finish(record, "failed", {
-              code: "storage_error",
-              message: (error as Error).message,
-            });
-          }
-        }),
-      );
+      // Storing overlaps the next batch's generation: the engine does not wait on image encoding,
+      // uploads and journal fsyncs.
+      this.track(this.completeBatch(members, results, predictMs));
     } catch (error) {
-      const aborted = controller.signal.aborted;
-      const reason = String((controller.signal.reason as Error | undefined)?.message ?? "");
+      const reason = controller.signal.aborted
+        ? String((controller.signal.reason as Error | undefined)?.message ?? "")
+        : "";
       for (const { record } of members) {
-        if (record.prediction.status === "canceled") await this.finish(record, "canceled", null);
-        else if (aborted && reason === "shutdown") {
-          // Leave it journaled as processing: the next start resumes it (attempts counts this try).
-          this.running.delete(record.prediction.id);
-        } else if (aborted && Date.now() > record.deadlineAt) {
-          await this.finish(record, "failed", {
-            code: "deadline_exceeded",
-            message: "the deadline passed while running",
-          });
-        } else {
-          const code: FailureCode =
-            error instanceof InvalidParameterError ? "invalid_parameter" : "model_error";
-          logger.error("generation failed", {
-            predictionId: record.prediction.id,
-            error: (error as Error).message,
-          });
-          await this.finish(record, "failed", { code, message: (error as Error).message });
+        if (!isProcessing(record)) continue;
+        if (reason === "shutdown") {
+          // Left journaled as processing: the next start resumes it (attempts counts this try).
+          continue;
         }
+        const code: FailureCode =
+          error instanceof InvalidParameterError ? "invalid_parameter" : "model_error";
+        logger.error("generation failed", {
+          predictionId: record.prediction.id,
+          error: (error as Error).message,
+        });
+        await this.finish(record, "failed", { code, message: (error as Error).message });
       }
     } finally {
       clearInterval(deadlineTimer);
-      for (const { record } of members) this.running.delete(record.prediction.id);
+      for (const { record } of members) {
+        if (this.running.get(record.prediction.id) === running)
+          this.running.delete(record.prediction.id);
+      }
+    }
+  }
+
+  /** Stores a finished batch's images and finishes its members. */
+  private async completeBatch(
+    members: { job: Job; record: PredictionRecord }[],
+    results: GenerateResult[],
+    predictMs: number,
+  ): Promise<void> {
+    const { metrics, logger } = this.deps;
+    const isProcessing = (record: PredictionRecord) => this.isRunning(record);
+    await Promise.all(
+      members.map(async ({ job, record }, i) => {
+        if (!isProcessing(record)) return; // canceled or failed while the batch ran
+        const result = results[i];
+        if (!result)
+          return this.finish(record, "failed", {
+            code: "internal_error",
+            message: "no result for this request",
+          });
+        try {
+          record.prediction.metrics.predict_ms = predictMs;
+          const images = await this.storeImages(record, job, result.images);
+          if (!isProcessing(record)) return; // canceled while the images were stored
+          record.prediction.output = { images };
+          metrics.images.inc({}, result.images.length);
+          await this.finish(record, "succeeded", null);
+        } catch (error) {
+          logger.error("storing images failed", {
+            predictionId: record.prediction.id,
+            error: (error as Error).message,
+          });
+          await this.finish(record, "failed", {
+            code: "storage_error",
+            message: (error as Error).message,
+          });
+        }
+      }),
+    );
+  }
+
+  /** Keeps a batch's completion in `completing` until it settles (shutdown waits for them). */
+  private track(completion: Promise<void>): void {
+    const tracked = completion
+      .catch((error: unknown) => {
+        this.deps.logger.error("completing a batch failed", { error: (error as Error).message });
+      })
+      .finally(() => this.completing.delete(tracked));
+    this.completing.add(tracked);
+  }
+
+  /** Stops a batch between steps once none of its members is still processing. */
+  private abortIfIdle(batch: RunningBatch, reason: string): void {
+    if (batch.controller.signal.aborted) return;
+    if (batch.records.every((r) => !this.isRunning(r))) {
+      batch.controller.abort(new Error(reason));
     }
   }
 
@@ -431,7 +515,10 @@ export class PredictionService {
           height: image.height,
           seed: p.seed,
           bytes: bytes.length,
-          ...(signed ? { url: signed.url, expires_at: signed.expiresAt.toISOString() } : {}),
+          // Stores without presigned URLs (local files) are served by this service's /v1/files route.
+          ...(signed
+            ? { url: signed.url, expires_at: signed.expiresAt.toISOString() }
+            : { url: `/v1/files/${key}` }),
         };
       }),
     );
@@ -443,19 +530,38 @@ export class PredictionService {
     error: { code: FailureCode; message: string } | null,
   ): Promise<void> {
     const p = record.prediction;
+    // The first decision stands: a cancel can race the end of its batch, or a deadline a cancel.
+    if (p.completed_at !== null || this.finishing.has(p.id)) return;
+    this.finishing.add(p.id);
     const now = Date.now();
-    p.status = status;
-    p.error = error;
-    p.completed_at = new Date(now).toISOString();
-    p.queue_position = null;
-    p.metrics.total_ms = now - Date.parse(p.created_at);
+    const terminal: Prediction = {
+      ...p,
+      status,
+      error,
+      completed_at: new Date(now).toISOString(),
+      queue_position: null,
+      metrics: { ...p.metrics, total_ms: now - Date.parse(p.created_at) },
+    };
+    try {
+      // Durable before visible: no client sees a terminal state that a crash could take back.
+      await this.persist({ ...record, prediction: terminal });
+    } finally {
+      this.finishing.delete(p.id);
+    }
+    record.prediction = terminal;
     this.running.delete(p.id);
-    await this.persist(record);
     this.deps.metrics.predictions.inc({ status });
-    this.deps.metrics.requestSeconds.observe(p.metrics.total_ms / 1000, { status });
+    this.deps.metrics.requestSeconds.observe((terminal.metrics.total_ms ?? 0) / 1000, { status });
     if (error) this.deps.metrics.errors.inc({ code: error.code });
     this.publish(p.id, { type: status, prediction: this.view(record) });
+    for (const settle of this.settleWaiters.get(p.id) ?? []) settle();
+    this.settleWaiters.delete(p.id);
     setTimeout(() => this.deps.events.forget(p.id), EVENT_RETENTION_MS).unref();
+  }
+
+  /** Processing and not on its way to a terminal state. */
+  private isRunning(record: PredictionRecord): boolean {
+    return record.prediction.status === "processing" && !this.finishing.has(record.prediction.id);
   }
 
   private jobFor(record: PredictionRecord): Job {
@@ -513,12 +619,16 @@ export class PredictionService {
   private persist(record: PredictionRecord): Promise<void> {
     const id = record.prediction.id;
     const snapshot: PredictionRecord = structuredClone(record);
+    // Writes of one record are serialized so an older snapshot never lands after a newer one; a
+    // failed write does not block the next one, and its rejection goes to this caller only.
     const previous = this.writes.get(id) ?? Promise.resolve();
-    const next = previous.then(() => this.deps.journal.save(snapshot));
+    const next = previous.catch(() => {}).then(() => this.deps.journal.save(snapshot));
     this.writes.set(id, next);
-    void next.finally(() => {
-      if (this.writes.get(id) === next) this.writes.delete(id);
-    });
+    next
+      .catch(() => {})
+      .finally(() => {
+        if (this.writes.get(id) === next) this.writes.delete(id);
+      });
     return next;
   }
 

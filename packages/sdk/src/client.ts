@@ -16,6 +16,7 @@ export interface EaselClientOptions {
 
 export interface GenerateProgress {
   step: number;
+  /** Steps in all; 0 until the server has said (a preview can come before the first progress). */
   total: number;
   /** A small PNG preview of the latents, as a data URL, when the server sends one. */
   preview?: string;
@@ -30,6 +31,9 @@ export interface GenerateOptions {
   /** Fetch image bytes as base64 in the result. Default false (URLs only). */
   base64?: boolean;
 }
+
+/** Failed reconnects in a row after which `jobs.events` gives up. */
+const MAX_EVENT_RECONNECTS = 4;
 
 /**
  * The typed Easel client for browsers, Node and edge runtimes. Every method throws an
@@ -109,7 +113,11 @@ export function createEaselClient({
     cancel: (id: string): Promise<Job> => call(() => trpc.jobs.cancel.mutate({ id })),
     list: (page: { limit?: number; cursor?: string } = {}): Promise<JobPage> =>
       call(() => trpc.jobs.list.query(page)),
-    /** Streams the job's events until it completes (or `signal` aborts). */
+    /**
+     * Streams the job's events until it completes (or `signal` aborts). Dropped connections are
+     * resumed; a stream that keeps failing (more than 4 reconnects without an event) throws the
+     * server's error instead of retrying forever.
+     */
     events(id: string, { signal }: { signal?: AbortSignal } = {}): AsyncIterable<JobEvent> {
       return {
         [Symbol.asyncIterator]() {
@@ -117,36 +125,52 @@ export function createEaselClient({
           let wake: (() => void) | null = null;
           let failure: unknown = null;
           let done = false;
+          let failedReconnects = 0;
+          const notify = () => wake?.();
+          signal?.addEventListener("abort", notify, { once: true });
           const sub = trpc.jobs.events.subscribe(
             { id },
             {
               ...(signal ? { signal } : {}),
               onData: (event) => {
+                failedReconnects = 0;
                 queue.push(event as JobEvent);
                 if ((event as JobEvent).type === "completed") done = true;
-                wake?.();
+                notify();
               },
               onError: (error) => {
                 failure = toEaselError(error);
-                wake?.();
+                notify();
+              },
+              onConnectionStateChange: (state) => {
+                // tRPC reconnects on 5xx forever; give up once it is clearly not transient.
+                if (state.state !== "connecting" || !state.error) return;
+                if (++failedReconnects > MAX_EVENT_RECONNECTS) {
+                  failure = toEaselError(state.error);
+                  notify();
+                }
               },
               onComplete: () => {
                 done = true;
-                wake?.();
+                notify();
               },
             },
           );
+          const finish = () => {
+            sub.unsubscribe();
+            signal?.removeEventListener("abort", notify);
+          };
           return {
             async next(): Promise<IteratorResult<JobEvent>> {
               for (;;) {
                 const event = queue.shift();
                 if (event) return { value: event, done: false };
                 if (failure) {
-                  sub.unsubscribe();
+                  finish();
                   throw failure;
                 }
                 if (done || signal?.aborted) {
-                  sub.unsubscribe();
+                  finish();
                   return { value: undefined, done: true };
                 }
                 await new Promise<void>((r) => {
@@ -156,7 +180,7 @@ export function createEaselClient({
               }
             },
             async return(): Promise<IteratorResult<JobEvent>> {
-              sub.unsubscribe();
+              finish();
               return { value: undefined, done: true };
             },
           };
@@ -192,12 +216,15 @@ export function createEaselClient({
             ? job
             : null;
         if (!finished) {
+          let total = job.progress?.total ?? 0;
           for await (const event of jobs.events(job.id, signal ? { signal } : {})) {
-            if (event.type === "progress") onProgress?.({ step: event.step, total: event.total });
-            else if (event.type === "preview") {
+            if (event.type === "progress") {
+              total = event.total;
+              onProgress?.({ step: event.step, total });
+            } else if (event.type === "preview") {
               onProgress?.({
                 step: event.step,
-                total: 0,
+                total,
                 preview: `data:image/png;base64,${event.image}`,
               });
             } else if (event.type === "completed") finished = event.job;

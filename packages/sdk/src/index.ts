@@ -7,6 +7,8 @@ export type {
   JobPage,
   Model,
 } from "@easel/schema";
+/** The wire limits and scheduler names, for building forms that match what the API accepts. */
+export { LIMITS, SCHEDULERS, type SchedulerName } from "@easel/schema";
 export {
   createEaselClient,
   type EaselClient,

@@ -57,11 +57,11 @@ describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuratio
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
   function train() {
-    return spawnSync(python, args, { cwd: repoRoot, encoding: "utf8", timeout: 240_000 });
+    return spawnSync(python, args, { cwd: repoRoot, encoding: "utf8", timeout: 420_000 });
   }
 
   it("runs every stage end to end and exports a diffusers ONNX folder", {
-    timeout: 300_000,
+    timeout: 450_000,
   }, () => {
     const run = train();
     expect(run.status, run.stderr.slice(-4000)).toBe(0);
@@ -97,7 +97,7 @@ describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuratio
     expect(check.stdout).toContain("export ok");
   });
 
-  it("resumes instead of retraining when the same command runs again", { timeout: 300_000 }, () => {
+  it("resumes instead of retraining when the same command runs again", { timeout: 450_000 }, () => {
     const before = readLog(logFile).length;
     const run = train();
     expect(run.status, run.stderr.slice(-4000)).toBe(0);

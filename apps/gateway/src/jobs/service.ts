@@ -8,6 +8,7 @@ import {
   type JobImage,
   type JobPage,
   type Prediction,
+  type StoredImage,
   sha256Hex,
 } from "@easel/schema";
 import type { InferenceClient } from "../inference/client.ts";
@@ -132,6 +133,7 @@ export class JobsService implements JobsApi {
             lastError: null,
           }
         : null,
+      ...(body.response_format === undefined ? {} : { responseFormat: body.response_format }),
     };
     // Durable before the backend sees it: a crash between the two leaves a record to reconcile.
     await store.save(record);
@@ -156,16 +158,17 @@ export class JobsService implements JobsApi {
     return await this.toJob(record, body.response_format === "b64_json");
   }
 
-  async get(key: ApiKeyInfo, id: string, { base64 = false } = {}): Promise<Job> {
+  async get(key: ApiKeyInfo, id: string, { base64 }: { base64?: boolean } = {}): Promise<Job> {
     const record = await this.mustGet(key, id);
     await this.refresh(record);
-    return await this.toJob(record, base64);
+    return await this.toJob(record, base64 ?? record.responseFormat === "b64_json");
   }
 
   async cancel(key: ApiKeyInfo, id: string): Promise<Job> {
     const record = await this.mustGet(key, id);
     if (!isTerminal(record.status) && record.backend) {
       applyPrediction(record, await this.deps.inference.cancel(record.backend, id));
+      if (isTerminal(record.status)) this.scheduleWebhook(record);
       await this.deps.store.save(record);
     }
     return await this.toJob(record, false);
@@ -215,8 +218,13 @@ export class JobsService implements JobsApi {
               event.type === "canceled"
             ) {
               applyPrediction(record, event.prediction);
+              // This stream, not refresh(), saw the end: the webhook is due now.
+              if (isTerminal(record.status)) this.scheduleWebhook(record);
               await this.deps.store.save(record);
-              yield { type: "completed", job: await this.toJob(record, false) };
+              yield {
+                type: "completed",
+                job: await this.toJob(record, record.responseFormat === "b64_json"),
+              };
               return;
             }
             yield event;
@@ -347,9 +355,9 @@ export class JobsService implements JobsApi {
           height: image.height,
           seed: image.seed,
         };
-        const url = image.url ?? `${this.deps.publicUrl}/v1/files/${record.id}/${index}`;
-        out.url = url;
-        if (image.expires_at) out.expires_at = image.expires_at;
+        const presigned = presignedUrl(image);
+        out.url = presigned ?? `${this.deps.publicUrl}/v1/files/${record.id}/${index}`;
+        if (presigned && image.expires_at) out.expires_at = image.expires_at;
         if (base64) out.b64_json = toBase64(await this.imageBytes(record, index));
         return out;
       }),
@@ -374,8 +382,9 @@ export class JobsService implements JobsApi {
     const image = record.images[index];
     if (!image || !record.backend)
       throw new EaselError("not_found", `job ${record.id} has no image ${index}`);
-    if (image.url) {
-      const response = await this.fetch(image.url, { signal: AbortSignal.timeout(10_000) });
+    const presigned = presignedUrl(image);
+    if (presigned) {
+      const response = await this.fetch(presigned, { signal: AbortSignal.timeout(10_000) });
       if (!response.ok)
         throw new EaselError(
           "backend_unavailable",
@@ -397,6 +406,14 @@ export class JobsService implements JobsApi {
     const bytes = await this.imageBytes(record, index);
     return { bytes, format: record.images[index]?.format ?? "png" };
   }
+}
+
+/**
+ * The image's presigned object-store URL. Local stores have none: inference then gives a path on
+ * its own file route, which clients cannot reach, so those images go through the gateway.
+ */
+function presignedUrl(image: StoredImage): string | null {
+  return image.url !== undefined && /^https?:\/\//i.test(image.url) ? image.url : null;
 }
 
 function applyPrediction(record: JobRecord, p: Prediction): void {

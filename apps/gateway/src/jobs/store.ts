@@ -18,6 +18,8 @@ export interface JobRecord {
   createdAt: string;
   completedAt: string | null;
   webhook: WebhookState | null;
+  /** `b64_json` when the creator asked for base64 images in `jobs.get` and the final event. */
+  responseFormat?: "url" | "b64_json";
 }
 
 export interface WebhookState {

@@ -25,11 +25,19 @@ describe("address policy", () => {
     "::1",
     "fd00::1",
     "0.0.0.0",
+    // IPv4-mapped/-compatible IPv6 in the hex form URL parsing produces for [::ffff:127.0.0.1].
+    "::ffff:7f00:1",
+    "[::ffff:a9fe:a9fe]",
+    "::ffff:0:a00:7",
+    "::7f00:1",
   ])("treats %s as private", (address) => expect(isPrivateAddress(address)).toBe(true));
 
-  it.each(["8.8.8.8", "172.32.0.1", "2001:db8::1"])("treats %s as public", (address) => {
-    expect(isPrivateAddress(address)).toBe(false);
-  });
+  it.each(["8.8.8.8", "172.32.0.1", "2001:db8::1", "::ffff:808:808"])(
+    "treats %s as public",
+    (address) => {
+      expect(isPrivateAddress(address)).toBe(false);
+    },
+  );
 
   it("refuses localhost names unless private addresses are allowed", async () => {
     expect(await literalAddressPolicy(false).check(new URL("http://localhost:8080/hook"))).toMatch(

@@ -43,8 +43,21 @@ export interface AddressPolicy {
   check(url: URL): Promise<string | null>;
 }
 
+/**
+ * The IPv4 address inside an IPv4-mapped or -compatible IPv6 address in hex form (`::ffff:7f00:1`,
+ * `::7f00:1`), which is how URL parsing writes `[::ffff:127.0.0.1]`; null for other addresses.
+ */
+function embeddedIpv4(v6: string): string | null {
+  const match = /^::(?:ffff:(?:0:)?)?([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (!match) return null;
+  const [high, low] = [Number.parseInt(match[1]!, 16), Number.parseInt(match[2]!, 16)];
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
 /** True for loopback, private, link-local, CGNAT, unique-local and unspecified addresses. */
 export function isPrivateAddress(address: string): boolean {
+  const embedded = embeddedIpv4(address.toLowerCase().replace(/^\[|\]$/g, ""));
+  if (embedded) return isPrivateAddress(embedded);
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(address.replace(/^::ffff:/i, ""));
   if (v4) {
     const [a, b] = [Number(v4[1]), Number(v4[2])];

@@ -16,6 +16,26 @@ describe("GCRA", () => {
     },
   );
 
+  it("admits exactly the limit of a same-millisecond burst at today's epoch for every small policy", () => {
+    // At 1.7e12 ms a double's step is 2.4e-4 ms: summing unrounded fractional intervals drifted
+    // past the window and refused the last admissible request (e.g. 7 per 60 s admitted 6).
+    const failures: string[] = [];
+    for (let limit = 1; limit <= 300; limit++) {
+      for (const windowSeconds of [1, 7, 60, 3600, 86_400]) {
+        const now = 1_764_172_800_123 + limit * 977;
+        let tat: number | undefined;
+        let admitted = 0;
+        for (let i = 0; i < limit + 2; i++) {
+          const result = gcra(tat, now, { limit, windowSeconds });
+          tat = result.tatMs;
+          if (result.decision.allowed) admitted++;
+        }
+        if (admitted !== limit) failures.push(`${limit}/${windowSeconds}s admitted ${admitted}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
   it("counts remaining down to zero and gives a Retry-After when refusing", () => {
     let tat: number | undefined;
     const remaining: number[] = [];

@@ -7,6 +7,7 @@ import {
 } from "@easel/schema";
 import { Hono } from "hono";
 import type { GatewayEnv, GatewayJobs } from "../app.ts";
+import { methodNotAllowed } from "./method-not-allowed.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
   png: "image/png",
@@ -106,6 +107,10 @@ export function openAiRoutes({
       "cache-control": "private, max-age=3600",
     });
   });
+
+  app.all("/images/generations", methodNotAllowed("POST"));
+  app.all("/models", methodNotAllowed("GET, HEAD"));
+  app.all("/files/:id/:index", methodNotAllowed("GET, HEAD"));
 
   return app;
 }

@@ -10,7 +10,7 @@ import {
   psnr,
   readRaw,
   runPillow,
-  tempDir,
+  scratchDir,
   testImage,
   writeTemp,
 } from "./test-support/independent.ts";

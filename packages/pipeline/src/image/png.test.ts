@@ -10,7 +10,7 @@ import {
   pillowAvailable,
   readRaw,
   runPillow,
-  tempDir,
+  scratchDir,
   testImage,
   writeTemp,
 } from "./test-support/independent.ts";
@@ -271,7 +271,9 @@ describe.skipIf(!pillowAvailable())("decodePng against Pillow", () => {
       const info = results[1 + 2 * pillowModes.length + i] as { pillow_agrees: boolean | null };
       // The hand-built file must itself be right: Pillow reads it as the same picture.
       expect(info.pillow_agrees).not.toBe(false);
-      const img: RgbImage = decodePng(new Uint8Array(readFileSync(`${scratch.path}/manual${i}.png`)));
+      const img: RgbImage = decodePng(
+        new Uint8Array(readFileSync(`${scratch.path}/manual${i}.png`)),
+      );
       const w = m.width ?? 13;
       const h = m.height ?? 11;
       expect([img.width, img.height]).toEqual([w, h]);

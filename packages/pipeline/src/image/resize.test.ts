@@ -5,7 +5,7 @@ import {
   pillowAvailable,
   readRaw,
   runPillow,
-  tempDir,
+  scratchDir,
   testImage,
   writeTemp,
 } from "./test-support/independent.ts";
@@ -105,7 +105,9 @@ describe.skipIf(!pillowAvailable())("resizeRgb against Pillow", () => {
     it(`agrees with Pillow's ${j.name} within one level`, () => {
       const ours = resizeRgb(source, j.to[0], j.to[1]);
       // Pillow rounds to 8 bits between its horizontal and vertical passes; we do not.
-      expect(maxDiff(ours, readRaw(`${scratch.path}/out${i}.raw`, j.to[0], j.to[1]))).toBeLessThanOrEqual(1);
+      expect(
+        maxDiff(ours, readRaw(`${scratch.path}/out${i}.raw`, j.to[0], j.to[1])),
+      ).toBeLessThanOrEqual(1);
     });
   }
 });

@@ -8,7 +8,7 @@ import {
   pillowAvailable,
   readRaw,
   runPillow,
-  tempDir,
+  scratchDir,
   testImage,
   writeTemp,
 } from "./test-support/independent.ts";
@@ -110,10 +110,10 @@ describe("decodeWebp on corrupt or unsupported input", () => {
 });
 
 describe.skipIf(!dwebpAvailable())("encodeWebp against dwebp (libwebp)", () => {
-  const dir = tempDir();
+  const scratch = scratchDir();
   for (const [name, img] of cases()) {
     it(`dwebp decodes the ${name} image to exactly the source pixels`, () => {
-      const file = writeTemp(dir, `${name.replace(/\W+/g, "-")}.webp`, encodeWebp(img));
+      const file = writeTemp(scratch.path, `${name.replace(/\W+/g, "-")}.webp`, encodeWebp(img));
       const decoded = dwebpDecode(file);
       expect([decoded.width, decoded.height]).toEqual([img.width, img.height]);
       expect(maxDiff(decoded, img)).toBe(0);
@@ -122,14 +122,9 @@ describe.skipIf(!dwebpAvailable())("encodeWebp against dwebp (libwebp)", () => {
 });
 
 describe.skipIf(!pillowAvailable())("WebP against Pillow (libwebp)", () => {
-  const dir = tempDir();
+  const scratch = scratchDir();
   const source = testImage(117, 71);
-  const sourcePath = writeTemp(dir, "source.raw", source.data);
-  const ours = cases().map(([name, img]) => ({
-    name,
-    img,
-    path: writeTemp(dir, `ours-${name.replace(/\W+/g, "-")}.webp`, encodeWebp(img)),
-  }));
+  const ours = cases().map(([name, img]) => ({ name, img, path: "" }));
   const variants = [
     { name: "method 0", params: { lossless: true, method: 0 } },
     { name: "method 4", params: { lossless: true, method: 4 } },
@@ -140,6 +135,11 @@ describe.skipIf(!pillowAvailable())("WebP against Pillow (libwebp)", () => {
   ];
 
   beforeAll(() => {
+    const dir = scratch.path;
+    const sourcePath = writeTemp(dir, "source.raw", source.data);
+    for (const o of ours) {
+      o.path = writeTemp(dir, `ours-${o.name.replace(/\W+/g, "-")}.webp`, encodeWebp(o.img));
+    }
     runPillow([
       ...ours.map((o) => ({ op: "decode", path: o.path, out: `${o.path}.raw` })),
       ...variants.map((v, i) => ({
@@ -170,8 +170,10 @@ describe.skipIf(!pillowAvailable())("WebP against Pillow (libwebp)", () => {
 
   for (const [i, v] of variants.entries()) {
     it(`decodes libwebp's lossless ${v.name} file exactly as Pillow does`, () => {
-      const ours = decodeWebp(new Uint8Array(readFileSync(`${dir}/pillow${i}.webp`)));
-      expect(maxDiff(ours, readRaw(`${dir}/pillow${i}.raw`, source.width, source.height))).toBe(0);
+      const ours = decodeWebp(new Uint8Array(readFileSync(`${scratch.path}/pillow${i}.webp`)));
+      expect(
+        maxDiff(ours, readRaw(`${scratch.path}/pillow${i}.raw`, source.width, source.height)),
+      ).toBe(0);
     });
   }
 });

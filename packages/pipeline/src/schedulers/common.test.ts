@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
   cumprodF32,
-  f32,
   integerTimesteps,
   karrasSigmas,
   numpyArange,
@@ -11,6 +10,8 @@ import {
   thresholdSample,
   torchLinspaceF32,
 } from "./common.ts";
+
+const f32 = Math.fround;
 
 describe("array constructors", () => {
   it("ends torch.linspace exactly on end, as torch's backward fill of the second half does", () => {

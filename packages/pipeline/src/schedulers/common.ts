@@ -9,10 +9,15 @@ import { SchedulerError } from "./errors.ts";
  * arithmetic on 0-dim float32 tensors, while timestep/sigma schedules are often built in numpy float64
  * first and cast to float32 at the end. Each helper says which precision it follows. `f32` (= Math.fround)
  * marks every place where torch would round a float32 result; a plain JS expression is float64 like numpy.
+ * Storing into a Float32Array rounds too, which the elementwise loops use for their last operation.
  */
 
-/** Rounds a double to the nearest float32, as every float32 torch op does with its result. */
-export const f32 = Math.fround;
+/**
+ * Rounds a double to the nearest float32. Every module binds its own `const f32 = Math.fround` rather
+ * than importing one: where a loader turns imports into property reads (CommonJS output, vitest's
+ * module transform), a per-element call through an imported binding costs ~20x in the hot loops.
+ */
+const f32 = Math.fround;
 
 // ---------------------------------------------------------------------------------------------------------
 // numpy / torch array constructors with their exact rounding behaviour
@@ -212,6 +217,20 @@ export function alphasCumprodOf(betas: Float32Array): Float32Array {
 }
 
 /**
+ * alphas_cumprod for the schedulers that divide by it (sigma = sqrt((1 - a) / a)): after a zero-terminal-SNR
+ * rescale the last value is 0 and the first sigma infinite, so diffusers (Euler, Euler Ancestral,
+ * DPM-Solver, UniPC) sets it to 2^-24, fp16's smallest subnormal.
+ */
+export function sigmaSafeAlphasCumprod(
+  config: ResolvedSchedulerConfig,
+  owner: string,
+): Float32Array {
+  const alphasCumprod = alphasCumprodOf(makeBetas(config, owner));
+  if (config.rescale_betas_zero_snr) alphasCumprod[alphasCumprod.length - 1] = 2 ** -24;
+  return alphasCumprod;
+}
+
+/**
  * `alphas_cumprod[t]` with a range check: diffusers would index past the end with an IndexError (or wrap
  * around for -1); here a timestep outside the training range is a SchedulerError.
  */
@@ -274,10 +293,12 @@ function spacedTimesteps(
     const ratio = Math.floor(numTrainTimesteps / n);
     return Array.from({ length: n }, (_, i) => (n - 1 - i) * ratio + stepsOffset);
   }
-  return Array.from(
-    numpyArange(numTrainTimesteps, 0, -numTrainTimesteps / n),
-    (t) => roundHalfEven(t) - 1,
-  );
+  return trailingTimesteps(numTrainTimesteps, numTrainTimesteps / n);
+}
+
+/** `round(arange(start, 0, -stride)) - 1`: diffusers' `trailing` spacing, descending. */
+export function trailingTimesteps(start: number, stride: number): number[] {
+  return Array.from(numpyArange(start, 0, -stride), (t) => roundHalfEven(t) - 1);
 }
 
 /** Validates `numInferenceSteps` the way every `setTimesteps` needs: an integer in [1, limit]. */
@@ -419,164 +440,96 @@ export function sigmaSpacingOf(config: ResolvedSchedulerConfig, owner: string): 
   return config.use_exponential_sigmas ? "exponential" : "interpolated";
 }
 
-/**
- * The inference sigmas (descending, float64, without the final one) and matching timesteps of
- * Euler/Heun/LMS's `set_timesteps`: training sigmas interpolated at the spaced timesteps (or, for
- * Euler's `interpolation_type: "log_linear"`, n+1 log-spaced sigmas from sigma_max to sigma_min), then
- * optionally respaced (Karras/exponential) with timesteps recovered by `sigmaToT`. `bounds` are the
- * sigma_min/sigma_max overrides (null = the ends of the interpolated sigmas): only Euler declares
- * them in diffusers, so Heun and LMS pass nulls whatever the config file says.
- */
-export function kDiffusionSchedule(
-  config: ResolvedSchedulerConfig,
-  trainSigmas: Float32Array,
-  numInferenceSteps: number,
-  spacing: SigmaSpacing,
-  bounds: readonly [number | null, number | null],
-  logLinear = false,
-): { sigmas: Float64Array; timesteps: ArrayLike<number> } {
-  const timesteps = floatTimesteps(
-    config.timestep_spacing,
-    config.num_train_timesteps,
-    numInferenceSteps,
-    config.steps_offset,
-  );
-  let sigmas: Float64Array;
-  if (logLinear) {
-    const last = trainSigmas.length - 1;
-    const logs = torchLinspaceF32(
-      Math.log(trainSigmas[last]!),
-      Math.log(trainSigmas[0]!),
-      numInferenceSteps + 1,
-    );
-    sigmas = Float64Array.from(logs, (v) => f32(Math.exp(v)));
-  } else {
-    sigmas = interpOnIndexGrid(timesteps, trainSigmas);
-  }
-  if (spacing === "interpolated") return { sigmas, timesteps };
-  const logSigmas = logF32(trainSigmas);
-  const sigmaMin = bounds[0] ?? sigmas[sigmas.length - 1]!;
-  const sigmaMax = bounds[1] ?? sigmas[0]!;
-  const respaced =
-    spacing === "karras"
-      ? karrasSigmas(sigmaMin, sigmaMax, numInferenceSteps)
-      : exponentialSigmas(sigmaMin, sigmaMax, numInferenceSteps);
-  return { sigmas: respaced, timesteps: respaced.map((s) => sigmaToT(s, logSigmas)) };
+// ---------------------------------------------------------------------------------------------------------
+// noise levels: x_t = alpha_t * x0 + sigma_t * eps
+
+/** alpha_t, sigma_t and the log-SNR lambda_t = log(alpha_t) - log(sigma_t) of one noise level, float32. */
+export interface NoiseLevel {
+  alpha: number;
+  sigma: number;
+  lambda: number;
+}
+
+/** The noise level of a DDPM-family timestep with cumulative alpha `alphaProd`: sqrt(a), sqrt(1 - a). */
+export function levelFromAlphaProd(alphaProd: number): NoiseLevel {
+  return withLambda(f32(Math.sqrt(alphaProd)), f32(Math.sqrt(f32(1 - alphaProd))));
 }
 
 /**
- * What Euler, Euler Ancestral, Heun and LMS share: a float32 sigma per schedule position, a step index
- * found from the first timestep seen (diffusers' `_init_step_index`), the `(sigma²+1)^-½` input scaling
- * and `x0 + noise * sigma` forward diffusion.
+ * diffusers' `_sigma_to_alpha_sigma_t` for a k-diffusion sigma: alpha = 1 / sqrt(sigma² + 1),
+ * sigma_t = sigma * alpha. A zero sigma gives lambda = +Infinity.
  */
-export abstract class SigmaScheduler {
-  abstract readonly name: string;
-  readonly config: ResolvedSchedulerConfig;
-  readonly alphasCumprod: Float32Array;
-  /** Training sigmas, ascending with t (float32). */
-  protected readonly trainSigmas: Float32Array;
-  /** One sigma per schedule position plus the final one (float32). */
-  protected sigmas: Float32Array;
-  protected schedule: number[];
-  protected stepIndex: number | null = null;
+export function levelFromSigma(sigma: number): NoiseLevel {
+  const alpha = f32(1 / inputScale(sigma));
+  return withLambda(alpha, f32(sigma * alpha));
+}
 
-  protected constructor(config: ResolvedSchedulerConfig, alphasCumprod: Float32Array) {
-    this.config = config;
-    this.alphasCumprod = alphasCumprod;
-    this.trainSigmas = sigmasFromAlphasCumprod(alphasCumprod);
-    // Before setTimesteps diffusers holds the full training schedule; only initNoiseSigma reads it.
-    this.sigmas = Float32Array.from([...this.trainSigmas].reverse().concat([0]));
-    this.schedule = Array.from(
-      { length: config.num_train_timesteps },
-      (_, i) => config.num_train_timesteps - 1 - i,
-    );
-  }
+function withLambda(alpha: number, sigma: number): NoiseLevel {
+  return { alpha, sigma, lambda: f32(f32(Math.log(alpha)) - f32(Math.log(sigma))) };
+}
 
-  get timesteps(): readonly number[] {
-    return this.schedule;
-  }
-
-  /** sigma_max for linspace/trailing spacing, sqrt(sigma_max² + 1) for leading (diffusers' rule). */
-  get initNoiseSigma(): number {
-    let max = 0;
-    for (const s of this.sigmas) if (s > max) max = s;
-    const spacing = this.config.timestep_spacing;
-    return spacing === "linspace" || spacing === "trailing" ? max : inputScale(max);
-  }
-
-  /** The sigmas of the current run (float32), one per timestep plus the final one. */
-  get sigmaSchedule(): Float32Array {
-    return this.sigmas;
-  }
-
-  scaleModelInput(sample: Tensor, timestep: number): Tensor {
-    const index = this.currentIndex(timestep);
-    const scale = inputScale(this.sigmaAt(index));
-    return { data: sample.data.map((v) => v / scale), dims: [...sample.dims] };
-  }
-
-  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
-    checkSameDims(this.name, "noise", noise, original);
-    const sigma = this.sigmaAt(indexForTimestep(this.schedule, timestep, this.name));
-    return { data: addNoiseWithSigma(original, noise, sigma), dims: [...original.dims] };
-  }
-
-  /** The step index, found from `timestep` on the first call of a run. */
-  protected currentIndex(timestep: number): number {
-    if (this.stepIndex === null)
-      this.stepIndex = indexForTimestep(this.schedule, timestep, this.name);
-    return this.stepIndex;
-  }
-
-  protected sigmaAt(index: number): number {
-    const sigma = this.sigmas[index];
-    if (sigma === undefined) {
-      throw new SchedulerError(
-        `${this.name}: step ${index} is past the end of the ${this.schedule.length}-step schedule`,
-      );
-    }
-    return sigma;
-  }
-
-  /** Throws unless setTimesteps has run (diffusers would use the 1000-step training schedule). */
-  protected requireRun(ready: boolean): void {
-    if (!ready) throw new SchedulerError(`${this.name}.step: call setTimesteps first`);
-  }
+/**
+ * diffusers' forward diffusion `add_noise` at a noise level: alpha_t * x0 + sigma_t * noise in float32
+ * (DDPM-family schedulers at `levelFromAlphaProd`, the multistep solvers at `levelFromSigma`).
+ */
+export function addNoiseAt(
+  level: NoiseLevel,
+  original: Float32Array,
+  noise: Float32Array,
+): Float32Array {
+  return weightedSum(level.alpha, original, level.sigma, noise);
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// model-output conversions and sample post-processing (elementwise float32)
+// model-output conversions (elementwise float32)
 
 /** The prediction targets diffusers' schedulers accept. */
 export type PredictionType = ResolvedSchedulerConfig["prediction_type"];
 
 /**
- * x0 from a DDPM-family model output at a timestep with cumulative alpha `alphaProdT` (float32):
- * `epsilon`: (x - sqrt(1-a) * eps) / sqrt(a); `v_prediction`: sqrt(a) * x - sqrt(1-a) * v; `sample`: the output.
+ * x0 from a model output at noise level (alpha_t, sigma_t): `epsilon`: (x - sigma_t * eps) / alpha_t;
+ * `v_prediction`: alpha_t * x - sigma_t * v; `sample`: the output itself. Other types are a SchedulerError.
  */
-export function predictOriginalFromAlpha(
+export function predictOriginal(
   predictionType: PredictionType,
   modelOutput: Float32Array,
   sample: Float32Array,
-  alphaProdT: number,
+  level: NoiseLevel,
   owner: string,
 ): Float32Array {
-  const sqrtAlpha = f32(Math.sqrt(alphaProdT));
-  const sqrtBeta = f32(Math.sqrt(f32(1 - alphaProdT)));
+  const { alpha, sigma } = level;
   const out = new Float32Array(sample.length);
   if (predictionType === "epsilon") {
-    for (let i = 0; i < out.length; i++) {
-      out[i] = f32(sample[i]! - f32(sqrtBeta * modelOutput[i]!)) / sqrtAlpha;
-    }
+    for (let i = 0; i < out.length; i++)
+      out[i] = f32(sample[i]! - f32(sigma * modelOutput[i]!)) / alpha;
   } else if (predictionType === "v_prediction") {
-    for (let i = 0; i < out.length; i++) {
-      out[i] = f32(sqrtAlpha * sample[i]!) - f32(sqrtBeta * modelOutput[i]!);
-    }
+    for (let i = 0; i < out.length; i++)
+      out[i] = f32(alpha * sample[i]!) - f32(sigma * modelOutput[i]!);
   } else if (predictionType === "sample") {
     out.set(modelOutput);
   } else {
     throw unsupportedPrediction(owner, predictionType, ["epsilon", "v_prediction", "sample"]);
   }
+  return out;
+}
+
+/**
+ * The noise eps from a model output at noise level (alpha_t, sigma_t): `epsilon`: the output itself;
+ * `sample`: (x - alpha_t * x0) / sigma_t; `v_prediction`: alpha_t * v + sigma_t * x. The caller has
+ * checked the type (anything else reads as `v_prediction`).
+ */
+export function predictEpsilon(
+  predictionType: PredictionType,
+  modelOutput: Float32Array,
+  sample: Float32Array,
+  level: NoiseLevel,
+): Float32Array {
+  const { alpha, sigma } = level;
+  if (predictionType === "epsilon") return modelOutput.slice();
+  if (predictionType !== "sample") return weightedSum(alpha, modelOutput, sigma, sample);
+  const out = new Float32Array(sample.length);
+  for (let i = 0; i < out.length; i++)
+    out[i] = f32(sample[i]! - f32(alpha * modelOutput[i]!)) / sigma;
   return out;
 }
 
@@ -594,17 +547,13 @@ export function predictOriginalFromSigma(
 ): Float32Array {
   if (!allowed.includes(predictionType))
     throw unsupportedPrediction(owner, predictionType, allowed);
+  if (predictionType === "epsilon") return addScaled(sample, -sigma, modelOutput);
+  if (predictionType === "sample") return modelOutput.slice();
+  const sigmaSq1 = f32(f32(sigma * sigma) + 1);
+  const outCoeff = f32(-sigma / f32(Math.sqrt(sigmaSq1)));
   const out = new Float32Array(sample.length);
-  if (predictionType === "epsilon") {
-    for (let i = 0; i < out.length; i++) out[i] = sample[i]! - f32(sigma * modelOutput[i]!);
-  } else if (predictionType === "v_prediction") {
-    const sigmaSq1 = f32(f32(sigma * sigma) + 1);
-    const outCoeff = f32(-sigma / f32(Math.sqrt(sigmaSq1)));
-    for (let i = 0; i < out.length; i++) {
-      out[i] = f32(modelOutput[i]! * outCoeff) + f32(sample[i]! / sigmaSq1);
-    }
-  } else {
-    out.set(modelOutput);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = f32(modelOutput[i]! * outCoeff) + f32(sample[i]! / sigmaSq1);
   }
   return out;
 }
@@ -620,6 +569,9 @@ export function unsupportedPrediction(
     { param: "prediction_type" },
   );
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// elementwise float32 helpers
 
 /** Clamps every element to [-range, range] in place and returns the array. */
 export function clampInPlace(values: Float32Array, range: number): Float32Array {
@@ -662,27 +614,24 @@ export function thresholdSample(
   return out;
 }
 
-/**
- * diffusers' `add_noise` for DDPM-family schedulers: sqrt(a_t) * x0 + sqrt(1 - a_t) * noise in float32.
- */
-export function addNoiseWithAlpha(
-  original: Tensor,
-  noise: Tensor,
-  alphaProdT: number,
-): Float32Array {
-  const sqrtAlpha = f32(Math.sqrt(alphaProdT));
-  const sqrtOneMinus = f32(Math.sqrt(f32(1 - alphaProdT)));
-  const out = new Float32Array(original.data.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = f32(sqrtAlpha * original.data[i]!) + f32(sqrtOneMinus * noise.data[i]!);
-  }
+/** `a * x + b * y` elementwise in float32, each product rounded as torch's tensor ops round it. */
+export function weightedSum(a: number, x: Float32Array, b: number, y: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < out.length; i++) out[i] = f32(a * x[i]!) + f32(b * y[i]!);
   return out;
 }
 
-/** The k-diffusion `add_noise`: x0 + noise * sigma in float32. */
-export function addNoiseWithSigma(original: Tensor, noise: Tensor, sigma: number): Float32Array {
-  const out = new Float32Array(original.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = original.data[i]! + f32(noise.data[i]! * sigma);
+/**
+ * `x + scale * y` elementwise in float32 into `out` (a new array unless given; it may be `x` itself).
+ * `scale = -s` gives `x - s * y` bit for bit: IEEE negation is exact.
+ */
+export function addScaled(
+  x: Float32Array,
+  scale: number,
+  y: Float32Array,
+  out: Float32Array = new Float32Array(x.length),
+): Float32Array {
+  for (let i = 0; i < out.length; i++) out[i] = x[i]! + f32(scale * y[i]!);
   return out;
 }
 

@@ -1,16 +1,15 @@
 import { type Tensor, tensor } from "../tensor/index.ts";
+import { AlphaScheduler } from "./alpha-scheduler.ts";
 import {
-  addNoiseWithAlpha,
-  alphaAt,
+  addScaled,
   alphasCumprodOf,
   checkSameDims,
   checkSteps,
-  clampInPlace,
-  f32,
   integerTimesteps,
+  levelFromAlphaProd,
   makeBetas,
-  predictOriginalFromAlpha,
-  thresholdSample,
+  predictEpsilon,
+  weightedSum,
 } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
@@ -21,6 +20,8 @@ import { SchedulerError } from "./errors.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "DDIMScheduler";
+/** Math.fround bound here, not imported: see common.ts. */
+const f32 = Math.fround;
 
 /** DDIMScheduler's `__init__` defaults for the keys where diffusers' classes disagree. */
 export const DDIM_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
@@ -40,25 +41,13 @@ export const DDIM_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
  * s.setTimesteps(30);
  * for (const t of s.timesteps) x = s.step(unet(x, t), t, x).prevSample;
  */
-export class DDIMScheduler implements Scheduler {
+export class DDIMScheduler extends AlphaScheduler implements Scheduler {
   readonly name = NAME;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly config: ResolvedSchedulerConfig;
-  readonly alphasCumprod: Float32Array;
-  /** alpha_cumprod used past the last step: 1 with `set_alpha_to_one`, else `alphas_cumprod[0]`. */
-  readonly finalAlphaCumprod: number;
-  private schedule: number[] = [];
   private numInferenceSteps: number | null = null;
 
   constructor(config: SchedulerConfig = {}) {
-    this.config = resolveSchedulerConfig(config, DDIM_DEFAULTS);
-    this.alphasCumprod = alphasCumprodOf(makeBetas(this.config, NAME));
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
-  }
-
-  get timesteps(): readonly number[] {
-    return this.schedule;
+    const resolved = resolveSchedulerConfig(config, DDIM_DEFAULTS);
+    super(resolved, alphasCumprodOf(makeBetas(resolved, NAME)));
   }
 
   setTimesteps(numInferenceSteps: number): void {
@@ -73,15 +62,10 @@ export class DDIMScheduler implements Scheduler {
     );
   }
 
-  scaleModelInput(sample: Tensor, _timestep: number): Tensor {
-    return sample;
-  }
-
   /** The DDIM posterior variance between `timestep` and `prevTimestep` (diffusers' `_get_variance`). */
   getVariance(timestep: number, prevTimestep: number): number {
-    const alphaProdT = alphaAt(this.alphasCumprod, timestep, NAME);
-    const alphaProdPrev =
-      prevTimestep >= 0 ? alphaAt(this.alphasCumprod, prevTimestep, NAME) : this.finalAlphaCumprod;
+    const alphaProdT = this.alphaProd(timestep);
+    const alphaProdPrev = this.alphaProdOrFinal(prevTimestep);
     const betaProdT = f32(1 - alphaProdT);
     const betaProdPrev = f32(1 - alphaProdPrev);
     return f32(f32(betaProdPrev / betaProdT) * f32(1 - f32(alphaProdT / alphaProdPrev)));
@@ -100,64 +84,29 @@ export class DDIMScheduler implements Scheduler {
     const eta = options.eta ?? 0;
     // DDIM steps back by a fixed stride, whatever the spacing (as diffusers does).
     const prevTimestep = timestep - Math.floor(c.num_train_timesteps / steps);
-    const alphaProdT = alphaAt(this.alphasCumprod, timestep, NAME);
-    const alphaProdPrev =
-      prevTimestep >= 0 ? alphaAt(this.alphasCumprod, prevTimestep, NAME) : this.finalAlphaCumprod;
-    const betaProdT = f32(1 - alphaProdT);
-    const sqrtAlpha = f32(Math.sqrt(alphaProdT));
-    const sqrtBeta = f32(Math.sqrt(betaProdT));
+    const alphaProdT = this.alphaProd(timestep);
+    const alphaProdPrev = this.alphaProdOrFinal(prevTimestep);
     const m = modelOutput.data;
     const x = sample.data;
-
-    let predOriginal = predictOriginalFromAlpha(c.prediction_type, m, x, alphaProdT, NAME);
-    const predEpsilon = new Float32Array(x.length);
-    if (c.prediction_type === "epsilon") predEpsilon.set(m);
-    else if (c.prediction_type === "sample") {
-      for (let i = 0; i < x.length; i++) {
-        predEpsilon[i] = f32(x[i]! - f32(sqrtAlpha * predOriginal[i]!)) / sqrtBeta;
-      }
-    } else {
-      for (let i = 0; i < x.length; i++) {
-        predEpsilon[i] = f32(sqrtAlpha * m[i]!) + f32(sqrtBeta * x[i]!);
-      }
-    }
-    if (c.thresholding) {
-      predOriginal = thresholdSample(
-        predOriginal,
-        sample.dims,
-        c.dynamic_thresholding_ratio,
-        c.sample_max_value,
-      );
-    } else if (c.clip_sample) {
-      clampInPlace(predOriginal, c.clip_sample_range);
-    }
+    const predOriginal = this.predictOriginal(m, x, alphaProdT, sample.dims);
+    const predEpsilon = predictEpsilon(c.prediction_type, m, x, levelFromAlphaProd(alphaProdT));
 
     const variance = this.getVariance(timestep, prevTimestep);
     const stdDev = f32(f32(eta) * f32(Math.sqrt(variance)));
     const directionCoeff = f32(Math.sqrt(f32(f32(1 - alphaProdPrev) - f32(stdDev * stdDev))));
     const sqrtAlphaPrev = f32(Math.sqrt(alphaProdPrev));
-    const prev = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      prev[i] = f32(sqrtAlphaPrev * predOriginal[i]!) + f32(directionCoeff * predEpsilon[i]!);
-    }
+    const prev = weightedSum(sqrtAlphaPrev, predOriginal, directionCoeff, predEpsilon);
     if (eta > 0) {
       if (options.noise === undefined) {
         throw new SchedulerError(`${NAME}.step: eta ${eta} > 0 needs options.noise`, {
           param: "noise",
         });
       }
-      const noise = options.noise.randn(x.length);
-      for (let i = 0; i < x.length; i++) prev[i] = prev[i]! + f32(stdDev * noise[i]!);
+      addScaled(prev, stdDev, options.noise.randn(x.length), prev);
     }
     return {
       prevSample: tensor(prev, sample.dims),
       predOriginalSample: tensor(predOriginal, sample.dims),
     };
-  }
-
-  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
-    checkSameDims(NAME, "noise", noise, original);
-    const alpha = alphaAt(this.alphasCumprod, timestep, NAME);
-    return tensor(addNoiseWithAlpha(original, noise, alpha), original.dims);
   }
 }

@@ -1,17 +1,15 @@
 import { type Tensor, tensor } from "../tensor/index.ts";
+import { AlphaScheduler } from "./alpha-scheduler.ts";
 import {
-  addNoiseWithAlpha,
-  alphaAt,
+  addScaled,
   alphasCumprodOf,
   checkCustomTimesteps,
   checkSameDims,
   checkSteps,
-  clampInPlace,
-  f32,
+  indexForTimestep,
   integerTimesteps,
   makeBetas,
-  predictOriginalFromAlpha,
-  thresholdSample,
+  weightedSum,
 } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
@@ -22,6 +20,8 @@ import { SchedulerError } from "./errors.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "DDPMScheduler";
+/** Math.fround bound here, not imported: see common.ts. */
+const f32 = Math.fround;
 
 /** DDPMScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
 export const DDPM_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
@@ -50,37 +50,27 @@ const VARIANCE_TYPES = [
  * s.setTimesteps(1000);
  * for (const t of s.timesteps) x = s.step(unet(x, t), t, x, { noise: rng }).prevSample;
  */
-export class DDPMScheduler implements Scheduler {
+export class DDPMScheduler extends AlphaScheduler implements Scheduler {
   readonly name = NAME;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly config: ResolvedSchedulerConfig;
-  readonly alphasCumprod: Float32Array;
-  private schedule: number[] = [];
   private ready = false;
 
   constructor(config: SchedulerConfig = {}) {
-    this.config = resolveSchedulerConfig(config, DDPM_DEFAULTS);
-    const variance = this.config.variance_type;
+    const resolved = resolveSchedulerConfig(config, DDPM_DEFAULTS);
+    const variance = resolved.variance_type;
     if (variance === null || !VARIANCE_TYPES.includes(variance)) {
       throw new SchedulerError(
         `${NAME}: variance_type must be one of ${VARIANCE_TYPES.join(", ")}, got ${JSON.stringify(variance)}`,
         { param: "variance_type" },
       );
     }
-    this.alphasCumprod = alphasCumprodOf(
-      makeBetas(this.config, NAME, [
-        "linear",
-        "scaled_linear",
-        "squaredcos_cap_v2",
-        "laplace",
-        "sigmoid",
-      ]),
-    );
-  }
-
-  get timesteps(): readonly number[] {
-    return this.schedule;
+    const schedules = [
+      "linear",
+      "scaled_linear",
+      "squaredcos_cap_v2",
+      "laplace",
+      "sigmoid",
+    ] as const;
+    super(resolved, alphasCumprodOf(makeBetas(resolved, NAME, schedules)), 1);
   }
 
   setTimesteps(numInferenceSteps: number): void {
@@ -103,17 +93,7 @@ export class DDPMScheduler implements Scheduler {
 
   /** The timestep after `timestep` in the current schedule, -1 after the last. */
   previousTimestep(timestep: number): number {
-    const index = this.schedule.indexOf(timestep);
-    if (index < 0) {
-      throw new SchedulerError(`${NAME}: timestep ${timestep} is not in the current schedule`, {
-        param: "timestep",
-      });
-    }
-    return this.schedule[index + 1] ?? -1;
-  }
-
-  scaleModelInput(sample: Tensor, _timestep: number): Tensor {
-    return sample;
+    return this.schedule[indexForTimestep(this.schedule, timestep, NAME) + 1] ?? -1;
   }
 
   step(
@@ -140,31 +120,17 @@ export class DDPMScheduler implements Scheduler {
     }
 
     const prevT = this.previousTimestep(timestep);
-    const alphaProdT = alphaAt(this.alphasCumprod, timestep, NAME);
-    const alphaProdPrev = prevT >= 0 ? alphaAt(this.alphasCumprod, prevT, NAME) : 1;
+    const alphaProdT = this.alphaProd(timestep);
+    const alphaProdPrev = this.alphaProdOrFinal(prevT);
     const betaProdT = f32(1 - alphaProdT);
     const betaProdPrev = f32(1 - alphaProdPrev);
     const currentAlpha = f32(alphaProdT / alphaProdPrev);
     const currentBeta = f32(1 - currentAlpha);
 
-    let predOriginal = predictOriginalFromAlpha(c.prediction_type, output, x, alphaProdT, NAME);
-    if (c.thresholding) {
-      predOriginal = thresholdSample(
-        predOriginal,
-        sample.dims,
-        c.dynamic_thresholding_ratio,
-        c.sample_max_value,
-      );
-    } else if (c.clip_sample) {
-      clampInPlace(predOriginal, c.clip_sample_range);
-    }
-
+    const predOriginal = this.predictOriginal(output, x, alphaProdT, sample.dims);
     const originalCoeff = f32(f32(f32(Math.sqrt(alphaProdPrev)) * currentBeta) / betaProdT);
     const sampleCoeff = f32(f32(f32(Math.sqrt(currentAlpha)) * betaProdPrev) / betaProdT);
-    const prev = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      prev[i] = f32(originalCoeff * predOriginal[i]!) + f32(sampleCoeff * x[i]!);
-    }
+    const prev = weightedSum(originalCoeff, predOriginal, sampleCoeff, x);
 
     if (timestep > 0) {
       if (options.noise === undefined) {
@@ -194,21 +160,13 @@ export class DDPMScheduler implements Scheduler {
         if (c.variance_type === "fixed_small_log")
           std = f32(Math.exp(f32(0.5 * f32(Math.log(variance)))));
         else std = f32(Math.sqrt(c.variance_type === "fixed_large" ? currentBeta : variance));
-        for (let i = 0; i < x.length; i++) prev[i] = prev[i]! + f32(std * noise[i]!);
+        addScaled(prev, std, noise, prev);
       }
     }
     return {
       prevSample: tensor(prev, sample.dims),
       predOriginalSample: tensor(predOriginal, sample.dims),
     };
-  }
-
-  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
-    checkSameDims(NAME, "noise", noise, original);
-    return tensor(
-      addNoiseWithAlpha(original, noise, alphaAt(this.alphasCumprod, timestep, NAME)),
-      original.dims,
-    );
   }
 }
 

@@ -1,12 +1,12 @@
 import { type Tensor, tensor } from "../tensor/index.ts";
 import {
-  alphasCumprodOf,
   checkSameDims,
-  checkSteps,
-  indexForTimestep,
-  makeBetas,
+  levelFromSigma,
+  type NoiseLevel,
+  predictEpsilon,
+  predictOriginal,
+  sigmaSafeAlphasCumprod,
   thresholdSample,
-  unsupportedPrediction,
 } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
@@ -15,19 +15,15 @@ import {
 } from "./config.ts";
 import { SchedulerError } from "./errors.ts";
 import {
-  addNoiseAtSigma,
   checkMultistepConfig,
-  leadingChannels,
-  type MultistepSchedule,
-  multistepSchedule,
-  type NoiseLevel,
-  noiseLevel,
+  checkMultistepPrediction,
+  MultistepSolver,
   type ScheduleRules,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "DPMSolverMultistepScheduler";
-/** Math.fround bound locally: hot loops calling an imported binding ran 50x slower under tsx. */
+/** Math.fround bound here, not imported: see common.ts. */
 const f32 = Math.fround;
 
 /** DPMSolverMultistepScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
@@ -84,72 +80,41 @@ interface Coefficients {
  * s.setTimesteps(20);
  * for (const t of s.timesteps) x = s.step(unet(x, t), t, x).prevSample;
  */
-export class DPMSolverMultistepScheduler implements Scheduler {
+export class DPMSolverMultistepScheduler extends MultistepSolver implements Scheduler {
   readonly name = NAME;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly config: ResolvedSchedulerConfig;
-  readonly alphasCumprod: Float32Array;
+  protected readonly dataPrediction: boolean;
   private readonly algorithm: Algorithm;
   private readonly solverType: "midpoint" | "heun";
-  private schedule: MultistepSchedule = { timesteps: [], sigmas: new Float32Array(0) };
-  private ready = false;
-  private stepIndex: number | null = null;
-  private lowerOrderNums = 0;
-  /** Converted model outputs of the last `solver_order` steps, oldest first (null until filled). */
-  private modelOutputs: (Float32Array | null)[] = [];
 
   constructor(config: SchedulerConfig = {}) {
     const c = resolveSchedulerConfig(config, DPM_SOLVER_MULTISTEP_DEFAULTS);
     // diffusers rewrites these legacy names in its config.
-    this.algorithm = c.algorithm_type === "deis" ? "dpmsolver++" : c.algorithm_type;
-    this.solverType = c.solver_type === "heun" ? "heun" : "midpoint";
-    this.config = { ...c, algorithm_type: this.algorithm, solver_type: this.solverType };
-    checkMultistepConfig(this.config, NAME);
-    const dataPrediction = this.algorithm === "dpmsolver++" || this.algorithm === "sde-dpmsolver++";
+    const algorithm = c.algorithm_type === "deis" ? "dpmsolver++" : c.algorithm_type;
+    const solverType = c.solver_type === "heun" ? "heun" : "midpoint";
+    const resolved: ResolvedSchedulerConfig = {
+      ...c,
+      algorithm_type: algorithm,
+      solver_type: solverType,
+    };
+    checkMultistepConfig(resolved, NAME);
+    const dataPrediction = algorithm === "dpmsolver++" || algorithm === "sde-dpmsolver++";
     if (!dataPrediction && c.final_sigmas_type === "zero") {
       throw new SchedulerError(
-        `${NAME}: final_sigmas_type "zero" needs algorithm_type dpmsolver++ or sde-dpmsolver++, got "${this.algorithm}"; use "sigma_min"`,
+        `${NAME}: final_sigmas_type "zero" needs algorithm_type dpmsolver++ or sde-dpmsolver++, got "${algorithm}"; use "sigma_min"`,
         { param: "final_sigmas_type" },
       );
     }
-    if (this.algorithm === "sde-dpmsolver" && c.solver_order === 3) {
+    if (algorithm === "sde-dpmsolver" && c.solver_order === 3) {
       throw new SchedulerError(
         `${NAME}: algorithm_type sde-dpmsolver supports solver_order 1 or 2, got 3`,
         { param: "solver_order" },
       );
     }
-    const allowed = dataPrediction
-      ? ["epsilon", "sample", "v_prediction", "flow_prediction"]
-      : ["epsilon", "sample", "v_prediction"];
-    if (!allowed.includes(c.prediction_type)) {
-      throw unsupportedPrediction(NAME, c.prediction_type, allowed);
-    }
-    this.alphasCumprod = alphasCumprodOf(makeBetas(this.config, NAME));
-    // Zero terminal SNR would make the first sigma infinite; diffusers nudges it as Euler does.
-    if (c.rescale_betas_zero_snr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
-  }
-
-  get timesteps(): readonly number[] {
-    return this.schedule.timesteps;
-  }
-
-  /** The sigmas of the current run (float32): one per timestep, then the final one. */
-  get sigmas(): Float32Array {
-    return this.schedule.sigmas;
-  }
-
-  setTimesteps(numInferenceSteps: number): void {
-    checkSteps(NAME, numInferenceSteps, this.config.num_train_timesteps);
-    this.schedule = multistepSchedule(this.config, this.alphasCumprod, numInferenceSteps, RULES);
-    this.modelOutputs = new Array<Float32Array | null>(this.config.solver_order).fill(null);
-    this.lowerOrderNums = 0;
-    this.stepIndex = null;
-    this.ready = true;
-  }
-
-  scaleModelInput(sample: Tensor, _timestep: number): Tensor {
-    return sample;
+    checkMultistepPrediction(c.prediction_type, dataPrediction, NAME);
+    super(resolved, sigmaSafeAlphasCumprod(resolved, NAME), RULES);
+    this.dataPrediction = dataPrediction;
+    this.algorithm = algorithm;
+    this.solverType = solverType;
   }
 
   /**
@@ -163,16 +128,10 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     sample: Tensor,
     options: StepOptions = {},
   ): StepOutput {
-    if (!this.ready) throw new SchedulerError(`${NAME}.step: call setTimesteps first`);
+    this.requireRun("step");
     const c = this.config;
-    const { timesteps, sigmas } = this.schedule;
-    this.stepIndex ??= indexForTimestep(timesteps, timestep, NAME);
-    const index = this.stepIndex;
-    if (index >= timesteps.length) {
-      throw new SchedulerError(
-        `${NAME}.step: called more than the ${timesteps.length} steps of the schedule; call setTimesteps again`,
-      );
-    }
+    const timesteps = this.schedule.timesteps;
+    const index = this.currentIndex(timestep);
     const last = timesteps.length - 1;
     const lowerOrderFinal =
       index === last &&
@@ -181,14 +140,8 @@ export class DPMSolverMultistepScheduler implements Scheduler {
         c.final_sigmas_type === "zero");
     const lowerOrderSecond = index === last - 1 && c.lower_order_final && timesteps.length < 15;
 
-    const converted = this.convertModelOutput(
-      modelOutput,
-      sample,
-      noiseLevel(sigmas[index]!),
-      sigmas[index]!,
-    );
-    this.modelOutputs.shift();
-    this.modelOutputs.push(converted);
+    const converted = this.convertOutput(modelOutput, sample, index);
+    this.remember(converted);
 
     let noise: Float32Array | null = null;
     if (this.algorithm === "sde-dpmsolver" || this.algorithm === "sde-dpmsolver++") {
@@ -205,78 +158,37 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     if (c.solver_order === 1 || this.lowerOrderNums < 1 || lowerOrderFinal) order = 1;
     else if (c.solver_order === 2 || this.lowerOrderNums < 2 || lowerOrderSecond) order = 2;
     const prev = this.update(order, sample.data, noise);
-
-    if (this.lowerOrderNums < c.solver_order) this.lowerOrderNums++;
-    this.stepIndex = index + 1;
-    const isData = this.algorithm === "dpmsolver++" || this.algorithm === "sde-dpmsolver++";
-    const result: StepOutput = { prevSample: tensor(prev, sample.dims) };
-    if (isData) result.predOriginalSample = tensor(converted.slice(), sample.dims);
-    return result;
-  }
-
-  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
-    if (!this.ready) throw new SchedulerError(`${NAME}.addNoise: call setTimesteps first`);
-    return addNoiseAtSigma(original, noise, timestep, this.schedule, NAME);
+    return this.finishStep(index, prev, converted, sample.dims);
   }
 
   /**
-   * diffusers' `convert_model_output`: the data prediction x0 for DPM-Solver++ (optionally
-   * thresholded), the noise prediction for DPM-Solver (thresholding round-trips through x0).
+   * The shared conversion (x0 for DPM-Solver++, eps for DPM-Solver) of the first 3 channels of a
+   * learned-variance output; DPM-Solver's thresholding round-trips eps through x0.
    */
-  private convertModelOutput(
-    raw: Tensor,
-    sample: Tensor,
-    level: NoiseLevel,
-    sigma: number,
-  ): Float32Array {
+  private convertOutput(raw: Tensor, sample: Tensor, index: number): Float32Array {
     const c = this.config;
     const learned = c.variance_type === "learned" || c.variance_type === "learned_range";
     const output = learned && c.prediction_type === "epsilon" ? leadingChannels(raw, 3, NAME) : raw;
     checkSameDims(NAME, "model output", output, sample);
-    const m = output.data;
-    const x = sample.data;
-    const n = x.length;
-    const { alpha, sigma: sigmaT } = level;
-    const out = new Float32Array(n);
-    if (this.algorithm === "dpmsolver++" || this.algorithm === "sde-dpmsolver++") {
-      if (c.prediction_type === "epsilon") {
-        for (let i = 0; i < n; i++) out[i] = f32(x[i]! - f32(sigmaT * m[i]!)) / alpha;
-      } else if (c.prediction_type === "sample") {
-        out.set(m);
-      } else if (c.prediction_type === "v_prediction") {
-        for (let i = 0; i < n; i++) out[i] = f32(alpha * x[i]!) - f32(sigmaT * m[i]!);
-      } else {
-        for (let i = 0; i < n; i++) out[i] = x[i]! - f32(sigma * m[i]!);
-      }
-      if (!c.thresholding) return out;
-      return thresholdSample(out, sample.dims, c.dynamic_thresholding_ratio, c.sample_max_value);
-    }
-    if (c.prediction_type === "epsilon") {
-      out.set(m);
-    } else if (c.prediction_type === "sample") {
-      for (let i = 0; i < n; i++) out[i] = f32(x[i]! - f32(alpha * m[i]!)) / sigmaT;
-    } else {
-      for (let i = 0; i < n; i++) out[i] = f32(alpha * m[i]!) + f32(sigmaT * x[i]!);
-    }
-    if (!c.thresholding) return out;
-    const x0 = new Float32Array(n);
-    for (let i = 0; i < n; i++) x0[i] = f32(x[i]! - f32(sigmaT * out[i]!)) / alpha;
+    const converted = this.convertModelOutput(output.data, sample, index);
+    if (this.dataPrediction || !c.thresholding) return converted;
+    const level = levelFromSigma(this.schedule.sigmas[index]!);
+    const x0 = predictOriginal("epsilon", converted, sample.data, level, NAME);
     const clipped = thresholdSample(
       x0,
       sample.dims,
       c.dynamic_thresholding_ratio,
       c.sample_max_value,
     );
-    for (let i = 0; i < n; i++) out[i] = f32(x[i]! - f32(alpha * clipped[i]!)) / sigmaT;
-    return out;
+    return predictEpsilon("sample", clipped, sample.data, level);
   }
 
   /** The order-`order` multistep update from sigmas[i] to sigmas[i+1], as a new array. */
   private update(order: 1 | 2 | 3, x: Float32Array, noise: Float32Array | null): Float32Array {
     const i = this.stepIndex!;
     const sigmas = this.schedule.sigmas;
-    const t = noiseLevel(sigmas[i + 1]!);
-    const s0 = noiseLevel(sigmas[i]!);
+    const t = levelFromSigma(sigmas[i + 1]!);
+    const s0 = levelFromSigma(sigmas[i]!);
     const h = f32(t.lambda - s0.lambda);
     const n = x.length;
     const out = new Float32Array(n);
@@ -299,7 +211,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
       return out;
     }
 
-    const s1 = noiseLevel(sigmas[i - 1]!);
+    const s1 = levelFromSigma(sigmas[i - 1]!);
     const h0 = f32(s0.lambda - s1.lambda);
     const r0 = f32(h0 / h);
     const m1 = outputs[outputs.length - 2]!;
@@ -314,7 +226,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
       return out;
     }
 
-    const s2 = noiseLevel(sigmas[i - 2]!);
+    const s2 = levelFromSigma(sigmas[i - 2]!);
     const h1 = f32(s1.lambda - s2.lambda);
     const r1 = f32(h1 / h);
     const m2 = outputs[outputs.length - 3]!;
@@ -390,4 +302,27 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     }
     return k;
   }
+}
+
+/**
+ * The first `channels` channels of an NCHW model output: diffusers keeps `model_output[:, :3]` when the
+ * model also predicts its variance (`variance_type: "learned" | "learned_range"`).
+ */
+function leadingChannels(output: Tensor, channels: number, owner: string): Tensor {
+  const [batch, total] = output.dims;
+  if (batch === undefined || total === undefined || total < channels) {
+    throw new SchedulerError(
+      `${owner}: a learned-variance model output needs at least ${channels} channels, got dims [${output.dims}]`,
+    );
+  }
+  if (total === channels) return output;
+  const plane = output.data.length / (batch * total);
+  const out = new Float32Array(batch * channels * plane);
+  for (let b = 0; b < batch; b++) {
+    out.set(
+      output.data.subarray(b * total * plane, (b * total + channels) * plane),
+      b * channels * plane,
+    );
+  }
+  return { data: out, dims: [batch, channels, ...output.dims.slice(2)] };
 }

@@ -1,23 +1,17 @@
-import { type Tensor, tensor } from "../tensor/index.ts";
-import {
-  alphasCumprodOf,
-  checkSameDims,
-  checkSteps,
-  f32,
-  kDiffusionSchedule,
-  makeBetas,
-  predictOriginalFromSigma,
-  SigmaScheduler,
-} from "./common.ts";
+import type { Tensor } from "../tensor/index.ts";
+import { addScaled, checkSteps, sigmaSafeAlphasCumprod } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
   resolveSchedulerConfig,
   type SchedulerConfig,
 } from "./config.ts";
 import { SchedulerError } from "./errors.ts";
+import { kDiffusionSchedule, SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "EulerAncestralDiscreteScheduler";
+/** Math.fround bound here, not imported: see common.ts. */
+const f32 = Math.fround;
 
 /** EulerAncestralDiscreteScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
 export const EULER_ANCESTRAL_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
@@ -41,13 +35,10 @@ export const EULER_ANCESTRAL_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
 export class EulerAncestralDiscreteScheduler extends SigmaScheduler implements Scheduler {
   readonly name = NAME;
   readonly order = 1;
-  private ready = false;
 
   constructor(config: SchedulerConfig = {}) {
     const resolved = resolveSchedulerConfig(config, EULER_ANCESTRAL_DEFAULTS);
-    const alphasCumprod = alphasCumprodOf(makeBetas(resolved, NAME));
-    if (resolved.rescale_betas_zero_snr) alphasCumprod[alphasCumprod.length - 1] = 2 ** -24;
-    super(resolved, alphasCumprod);
+    super(resolved, sigmaSafeAlphasCumprod(resolved, NAME));
   }
 
   setTimesteps(numInferenceSteps: number): void {
@@ -60,10 +51,7 @@ export class EulerAncestralDiscreteScheduler extends SigmaScheduler implements S
       "interpolated",
       [null, null],
     );
-    this.sigmas = Float32Array.from([...sigmas, 0]);
-    this.schedule = Array.from(timesteps, f32);
-    this.stepIndex = null;
-    this.ready = true;
+    this.startRun([...sigmas, 0], timesteps);
   }
 
   step(
@@ -72,43 +60,28 @@ export class EulerAncestralDiscreteScheduler extends SigmaScheduler implements S
     sample: Tensor,
     options: StepOptions = {},
   ): StepOutput {
-    this.requireRun(this.ready);
-    checkSameDims(NAME, "model output", modelOutput, sample);
+    this.checkStep(modelOutput, sample);
     if (options.noise === undefined) {
       throw new SchedulerError(
         `${NAME}.step: options.noise is required (ancestral steps add noise)`,
-        {
-          param: "noise",
-        },
+        { param: "noise" },
       );
     }
     const index = this.currentIndex(timestep);
     const sigma = this.sigmaAt(index);
     const sigmaTo = this.sigmaAt(index + 1);
     const x = sample.data;
-    const predOriginal = predictOriginalFromSigma(
-      this.config.prediction_type,
-      modelOutput.data,
-      x,
-      sigma,
-      NAME,
-      ["epsilon", "v_prediction"],
-    );
+    const predOriginal = this.predictOriginal(modelOutput, sample, sigma, [
+      "epsilon",
+      "v_prediction",
+    ]);
     const fromSq = f32(sigma * sigma);
     const toSq = f32(sigmaTo * sigmaTo);
     const sigmaUp = f32(Math.sqrt(f32(f32(toSq * f32(fromSq - toSq)) / fromSq)));
     const sigmaDown = f32(Math.sqrt(f32(toSq - f32(sigmaUp * sigmaUp))));
     const dt = f32(sigmaDown - sigma);
-    const noise = options.noise.randn(x.length);
-    const prev = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      const derivative = f32(f32(x[i]! - predOriginal[i]!) / sigma);
-      prev[i] = f32(x[i]! + f32(derivative * dt)) + f32(noise[i]! * sigmaUp);
-    }
-    this.stepIndex = index + 1;
-    return {
-      prevSample: tensor(prev, sample.dims),
-      predOriginalSample: tensor(predOriginal, sample.dims),
-    };
+    const prev = addScaled(x, dt, toDerivative(x, predOriginal, sigma));
+    addScaled(prev, sigmaUp, options.noise.randn(x.length), prev);
+    return this.finishStep(index, prev, predOriginal, sample.dims);
   }
 }

@@ -1,23 +1,16 @@
-import { type Tensor, tensor } from "../tensor/index.ts";
-import {
-  alphasCumprodOf,
-  checkSameDims,
-  checkSteps,
-  f32,
-  kDiffusionSchedule,
-  makeBetas,
-  predictOriginalFromSigma,
-  SigmaScheduler,
-  sigmaSpacingOf,
-} from "./common.ts";
+import type { Tensor } from "../tensor/index.ts";
+import { addScaled, checkSteps, sigmaSafeAlphasCumprod, sigmaSpacingOf } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
   resolveSchedulerConfig,
   type SchedulerConfig,
 } from "./config.ts";
+import { kDiffusionSchedule, SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "EulerDiscreteScheduler";
+/** Math.fround bound here, not imported: see common.ts. */
+const f32 = Math.fround;
 
 /** EulerDiscreteScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
 export const EULER_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
@@ -40,14 +33,10 @@ export const EULER_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
 export class EulerDiscreteScheduler extends SigmaScheduler implements Scheduler {
   readonly name = NAME;
   readonly order = 1;
-  private ready = false;
 
   constructor(config: SchedulerConfig = {}) {
     const resolved = resolveSchedulerConfig(config, EULER_DEFAULTS);
-    const alphasCumprod = alphasCumprodOf(makeBetas(resolved, NAME));
-    // Zero terminal SNR would make the first sigma infinite; diffusers nudges it to fp16's smallest subnormal.
-    if (resolved.rescale_betas_zero_snr) alphasCumprod[alphasCumprod.length - 1] = 2 ** -24;
-    super(resolved, alphasCumprod);
+    super(resolved, sigmaSafeAlphasCumprod(resolved, NAME));
     sigmaSpacingOf(resolved, NAME);
   }
 
@@ -66,14 +55,12 @@ export class EulerDiscreteScheduler extends SigmaScheduler implements Scheduler 
     const a0 = this.alphasCumprod[0]!;
     const sigmaLast =
       c.final_sigmas_type === "sigma_min" ? f32(Math.sqrt(f32(f32(1 - a0) / a0))) : 0;
-    this.sigmas = Float32Array.from([...sigmas, sigmaLast]);
-    if (c.timestep_type === "continuous" && c.prediction_type === "v_prediction") {
-      this.schedule = Array.from(this.sigmas.subarray(0, -1), (s) => f32(0.25 * f32(Math.log(s))));
-    } else {
-      this.schedule = Array.from(timesteps, f32);
-    }
-    this.stepIndex = null;
-    this.ready = true;
+    const all = Float32Array.from([...sigmas, sigmaLast]);
+    const continuous = c.timestep_type === "continuous" && c.prediction_type === "v_prediction";
+    this.startRun(
+      all,
+      continuous ? all.subarray(0, -1).map((s) => 0.25 * f32(Math.log(s))) : timesteps,
+    );
   }
 
   step(
@@ -82,29 +69,12 @@ export class EulerDiscreteScheduler extends SigmaScheduler implements Scheduler 
     sample: Tensor,
     _options: StepOptions = {},
   ): StepOutput {
-    this.requireRun(this.ready);
-    checkSameDims(NAME, "model output", modelOutput, sample);
+    this.checkStep(modelOutput, sample);
     const index = this.currentIndex(timestep);
     const sigma = this.sigmaAt(index);
-    const sigmaNext = this.sigmaAt(index + 1);
-    const x = sample.data;
-    const predOriginal = predictOriginalFromSigma(
-      this.config.prediction_type,
-      modelOutput.data,
-      x,
-      sigma,
-      NAME,
-    );
-    const dt = f32(sigmaNext - sigma);
-    const prev = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      const derivative = f32(f32(x[i]! - predOriginal[i]!) / sigma);
-      prev[i] = x[i]! + f32(derivative * dt);
-    }
-    this.stepIndex = index + 1;
-    return {
-      prevSample: tensor(prev, sample.dims),
-      predOriginalSample: tensor(predOriginal, sample.dims),
-    };
+    const dt = f32(this.sigmaAt(index + 1) - sigma);
+    const predOriginal = this.predictOriginal(modelOutput, sample, sigma);
+    const prev = addScaled(sample.data, dt, toDerivative(sample.data, predOriginal, sigma));
+    return this.finishStep(index, prev, predOriginal, sample.dims);
   }
 }

@@ -1,14 +1,10 @@
-import { type Tensor, tensor } from "../tensor/index.ts";
+import type { Tensor } from "../tensor/index.ts";
 import {
+  addScaled,
   alphasCumprodOf,
-  checkSameDims,
   checkSteps,
   clampInPlace,
-  f32,
-  kDiffusionSchedule,
   makeBetas,
-  predictOriginalFromSigma,
-  SigmaScheduler,
   sigmaSpacingOf,
 } from "./common.ts";
 import {
@@ -16,9 +12,12 @@ import {
   resolveSchedulerConfig,
   type SchedulerConfig,
 } from "./config.ts";
+import { kDiffusionSchedule, SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "HeunDiscreteScheduler";
+/** Math.fround bound here, not imported: see common.ts. */
+const f32 = Math.fround;
 
 /** HeunDiscreteScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
 export const HEUN_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
@@ -42,7 +41,6 @@ export const HEUN_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
 export class HeunDiscreteScheduler extends SigmaScheduler implements Scheduler {
   readonly name = NAME;
   readonly order = 2;
-  private ready = false;
   /** First-order state kept for the second visit: slope, step size and the sample it started from. */
   private pending: { derivative: Float32Array; dt: number; sample: Float32Array } | null = null;
 
@@ -75,13 +73,10 @@ export class HeunDiscreteScheduler extends SigmaScheduler implements Scheduler {
     const doubled: number[] = [sigmas[0]!];
     for (let i = 1; i < sigmas.length; i++) doubled.push(sigmas[i]!, sigmas[i]!);
     doubled.push(0);
-    this.sigmas = Float32Array.from(doubled);
-    const times: number[] = [f32(timesteps[0]!)];
-    for (let i = 1; i < timesteps.length; i++) times.push(f32(timesteps[i]!), f32(timesteps[i]!));
-    this.schedule = times;
+    const times: number[] = [timesteps[0]!];
+    for (let i = 1; i < timesteps.length; i++) times.push(timesteps[i]!, timesteps[i]!);
+    this.startRun(doubled, times);
     this.pending = null;
-    this.stepIndex = null;
-    this.ready = true;
   }
 
   /** True when the next `step` is an Euler (first-order) step. */
@@ -95,32 +90,27 @@ export class HeunDiscreteScheduler extends SigmaScheduler implements Scheduler {
     sample: Tensor,
     _options: StepOptions = {},
   ): StepOutput {
-    this.requireRun(this.ready);
-    checkSameDims(NAME, "model output", modelOutput, sample);
+    this.checkStep(modelOutput, sample);
     const index = this.currentIndex(timestep);
     const pending = this.pending;
     const sigma = pending === null ? this.sigmaAt(index) : this.sigmaAt(index - 1);
     const sigmaNext = pending === null ? this.sigmaAt(index + 1) : this.sigmaAt(index);
     const x = sample.data;
-    const predOriginal = predictOriginalFromSigma(
-      this.config.prediction_type,
-      modelOutput.data,
-      x,
+    const predOriginal = this.predictOriginal(
+      modelOutput,
+      sample,
       pending === null ? sigma : sigmaNext,
-      NAME,
     );
     if (this.config.clip_sample) clampInPlace(predOriginal, this.config.clip_sample_range);
 
-    const prev = new Float32Array(x.length);
+    let prev: Float32Array;
     if (pending === null) {
       const dt = f32(sigmaNext - sigma);
-      const derivative = new Float32Array(x.length);
-      for (let i = 0; i < x.length; i++) {
-        derivative[i] = f32(x[i]! - predOriginal[i]!) / sigma;
-        prev[i] = x[i]! + f32(derivative[i]! * dt);
-      }
+      const derivative = toDerivative(x, predOriginal, sigma);
+      prev = addScaled(x, dt, derivative);
       this.pending = { derivative, dt, sample: x };
     } else {
+      prev = new Float32Array(x.length);
       for (let i = 0; i < x.length; i++) {
         const slope = f32(f32(x[i]! - predOriginal[i]!) / sigmaNext);
         const averaged = f32(f32(pending.derivative[i]! + slope) / 2);
@@ -128,10 +118,6 @@ export class HeunDiscreteScheduler extends SigmaScheduler implements Scheduler {
       }
       this.pending = null;
     }
-    this.stepIndex = index + 1;
-    return {
-      prevSample: tensor(prev, sample.dims),
-      predOriginalSample: tensor(predOriginal, sample.dims),
-    };
+    return this.finishStep(index, prev, predOriginal, sample.dims);
   }
 }

@@ -1,18 +1,16 @@
 import { type Tensor, tensor } from "../tensor/index.ts";
+import { AlphaScheduler } from "./alpha-scheduler.ts";
 import {
-  addNoiseWithAlpha,
-  alphaAt,
+  addNoiseAt,
   alphasCumprodOf,
   checkCustomTimesteps,
   checkSameDims,
   checkSteps,
-  clampInPlace,
-  f32,
   indexForTimestep,
+  levelFromAlphaProd,
   makeBetas,
   numpyLinspace,
-  predictOriginalFromAlpha,
-  thresholdSample,
+  weightedSum,
 } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
@@ -23,6 +21,8 @@ import { SchedulerError } from "./errors.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "LCMScheduler";
+/** Math.fround bound here, not imported: see common.ts. */
+const f32 = Math.fround;
 
 /** LCMScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
 export const LCM_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
@@ -51,25 +51,14 @@ const SIGMA_DATA = 0.5;
  * const s = new LCMScheduler(config);
  * s.setTimesteps(4); // [999, 759, 499, 259]
  */
-export class LCMScheduler implements Scheduler {
+export class LCMScheduler extends AlphaScheduler implements Scheduler {
   readonly name = NAME;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly config: ResolvedSchedulerConfig;
-  readonly alphasCumprod: Float32Array;
-  readonly finalAlphaCumprod: number;
-  private schedule: number[] = [];
   private ready = false;
   private stepIndex: number | null = null;
 
   constructor(config: SchedulerConfig = {}) {
-    this.config = resolveSchedulerConfig(config, LCM_DEFAULTS);
-    this.alphasCumprod = alphasCumprodOf(makeBetas(this.config, NAME));
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
-  }
-
-  get timesteps(): readonly number[] {
-    return this.schedule;
+    const resolved = resolveSchedulerConfig(config, LCM_DEFAULTS);
+    super(resolved, alphasCumprodOf(makeBetas(resolved, NAME)));
   }
 
   setTimesteps(numInferenceSteps: number): void {
@@ -104,10 +93,6 @@ export class LCMScheduler implements Scheduler {
     return this.schedule[index + 1] ?? -1;
   }
 
-  scaleModelInput(sample: Tensor, _timestep: number): Tensor {
-    return sample;
-  }
-
   step(
     modelOutput: Tensor,
     timestep: number,
@@ -120,9 +105,8 @@ export class LCMScheduler implements Scheduler {
     this.stepIndex ??= indexForTimestep(this.schedule, timestep, NAME);
     const index = this.stepIndex;
     const prevTimestep = this.schedule[index + 1] ?? timestep;
-    const alphaProdT = alphaAt(this.alphasCumprod, timestep, NAME);
-    const alphaProdPrev =
-      prevTimestep >= 0 ? alphaAt(this.alphasCumprod, prevTimestep, NAME) : this.finalAlphaCumprod;
+    const alphaProdT = this.alphaProd(timestep);
+    const alphaProdPrev = this.alphaProdOrFinal(prevTimestep);
 
     // Boundary-condition scalings on a float32 tensor timestep, as in diffusers' pipelines.
     const scaled = f32(timestep * f32(c.timestep_scaling));
@@ -131,26 +115,8 @@ export class LCMScheduler implements Scheduler {
     const cOut = f32(scaled / f32(Math.sqrt(scaledSq)));
 
     const x = sample.data;
-    let predOriginal = predictOriginalFromAlpha(
-      c.prediction_type,
-      modelOutput.data,
-      x,
-      alphaProdT,
-      NAME,
-    );
-    if (c.thresholding) {
-      predOriginal = thresholdSample(
-        predOriginal,
-        sample.dims,
-        c.dynamic_thresholding_ratio,
-        c.sample_max_value,
-      );
-    } else if (c.clip_sample) {
-      clampInPlace(predOriginal, c.clip_sample_range);
-    }
-    const denoised = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++)
-      denoised[i] = f32(cOut * predOriginal[i]!) + f32(cSkip * x[i]!);
+    const predOriginal = this.predictOriginal(modelOutput.data, x, alphaProdT, sample.dims);
+    const denoised = weightedSum(cOut, predOriginal, cSkip, x);
 
     let prev = denoised;
     if (index !== this.schedule.length - 1) {
@@ -160,25 +126,12 @@ export class LCMScheduler implements Scheduler {
         });
       }
       const noise = options.noise.randn(x.length);
-      const sqrtAlphaPrev = f32(Math.sqrt(alphaProdPrev));
-      const sqrtBetaPrev = f32(Math.sqrt(f32(1 - alphaProdPrev)));
-      prev = new Float32Array(x.length);
-      for (let i = 0; i < x.length; i++) {
-        prev[i] = f32(sqrtAlphaPrev * denoised[i]!) + f32(sqrtBetaPrev * noise[i]!);
-      }
+      prev = addNoiseAt(levelFromAlphaProd(alphaProdPrev), denoised, noise);
     }
     this.stepIndex = index + 1;
     return {
       prevSample: tensor(prev, sample.dims),
       predOriginalSample: tensor(denoised, sample.dims),
     };
-  }
-
-  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
-    checkSameDims(NAME, "noise", noise, original);
-    return tensor(
-      addNoiseWithAlpha(original, noise, alphaAt(this.alphasCumprod, timestep, NAME)),
-      original.dims,
-    );
   }
 }

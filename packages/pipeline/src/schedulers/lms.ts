@@ -1,23 +1,16 @@
-import { type Tensor, tensor } from "../tensor/index.ts";
-import {
-  alphasCumprodOf,
-  checkSameDims,
-  checkSteps,
-  f32,
-  kDiffusionSchedule,
-  makeBetas,
-  predictOriginalFromSigma,
-  SigmaScheduler,
-  sigmaSpacingOf,
-} from "./common.ts";
+import type { Tensor } from "../tensor/index.ts";
+import { alphasCumprodOf, checkSteps, makeBetas, sigmaSpacingOf } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
   resolveSchedulerConfig,
   type SchedulerConfig,
 } from "./config.ts";
+import { kDiffusionSchedule, SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "LMSDiscreteScheduler";
+/** Math.fround bound here, not imported: see common.ts. */
+const f32 = Math.fround;
 
 /** LMSDiscreteScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
 export const LMS_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
@@ -49,7 +42,6 @@ const GAUSS_WEIGHTS = [
 export class LMSDiscreteScheduler extends SigmaScheduler implements Scheduler {
   readonly name = NAME;
   readonly order = 1;
-  private ready = false;
   /** Slopes of the previous steps, oldest first (at most LMS_ORDER). */
   private derivatives: Float32Array[] = [];
 
@@ -72,11 +64,8 @@ export class LMSDiscreteScheduler extends SigmaScheduler implements Scheduler {
       sigmaSpacingOf(c, NAME),
       [null, null],
     );
-    this.sigmas = Float32Array.from([...sigmas, 0]);
-    this.schedule = Array.from(timesteps, f32);
+    this.startRun([...sigmas, 0], timesteps);
     this.derivatives = [];
-    this.stepIndex = null;
-    this.ready = true;
   }
 
   /**
@@ -110,21 +99,12 @@ export class LMSDiscreteScheduler extends SigmaScheduler implements Scheduler {
     sample: Tensor,
     _options: StepOptions = {},
   ): StepOutput {
-    this.requireRun(this.ready);
-    checkSameDims(NAME, "model output", modelOutput, sample);
+    this.checkStep(modelOutput, sample);
     const index = this.currentIndex(timestep);
     const sigma = this.sigmaAt(index);
     const x = sample.data;
-    const predOriginal = predictOriginalFromSigma(
-      this.config.prediction_type,
-      modelOutput.data,
-      x,
-      sigma,
-      NAME,
-    );
-    const derivative = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) derivative[i] = f32(x[i]! - predOriginal[i]!) / sigma;
-    this.derivatives.push(derivative);
+    const predOriginal = this.predictOriginal(modelOutput, sample, sigma);
+    this.derivatives.push(toDerivative(x, predOriginal, sigma));
     if (this.derivatives.length > LMS_ORDER) this.derivatives.shift();
 
     const order = Math.min(index + 1, LMS_ORDER);
@@ -142,10 +122,6 @@ export class LMSDiscreteScheduler extends SigmaScheduler implements Scheduler {
       for (let k = 1; k < terms; k++) acc = f32(acc + f32(coeffs[k]! * newestFirst[k]![i]!));
       prev[i] = x[i]! + acc;
     }
-    this.stepIndex = index + 1;
-    return {
-      prevSample: tensor(prev, sample.dims),
-      predOriginalSample: tensor(predOriginal, sample.dims),
-    };
+    return this.finishStep(index, prev, predOriginal, sample.dims);
   }
 }

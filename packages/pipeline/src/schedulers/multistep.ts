@@ -1,44 +1,68 @@
-import type { Tensor } from "../tensor/index.ts";
+import { type Tensor, tensor } from "../tensor/index.ts";
 import {
+  addNoiseAt,
+  addScaled,
   checkSameDims,
+  checkSteps,
   exponentialSigmas,
   indexForTimestep,
+  integerTimesteps,
   karrasSigmas,
+  levelFromAlphaProd,
+  levelFromSigma,
   logF32,
-  numpyArange,
   numpyLinspace,
+  type PredictionType,
+  predictEpsilon,
+  predictOriginal,
   roundHalfEven,
+  sigmaSpacingOf,
   sigmasFromAlphasCumprod,
   sigmaToT,
+  thresholdSample,
+  trailingTimesteps,
+  unsupportedPrediction,
 } from "./common.ts";
 import type { ResolvedSchedulerConfig } from "./config.ts";
 import { SchedulerError } from "./errors.ts";
+import type { StepOutput } from "./types.ts";
 
 /*
  * What DPMSolverMultistepScheduler and UniPCMultistepScheduler share in diffusers (UniPC's methods are
- * "Copied from" DPM-Solver's): the timestep/sigma schedule, the float32 alpha/sigma/lambda of a sigma
- * and forward diffusion. Scalars follow diffusers' 0-dim float32 tensors,
- * hence an `f32` after every operation; schedules are float64 (numpy) until their final cast.
+ * "Copied from" DPM-Solver's): the timestep/sigma schedule, the conversion of model outputs to x0 or
+ * eps, the history of converted outputs, forward diffusion and the bookkeeping around each step.
  */
 
-/** Math.fround bound locally: hot loops calling an imported binding ran 50x slower under tsx. */
+/** Math.fround bound here, not imported: see common.ts. */
 const f32 = Math.fround;
 
-/** alpha_t, sigma_t and lambda_t = log(alpha_t) - log(sigma_t) of a k-diffusion sigma, in float32. */
-export interface NoiseLevel {
-  alpha: number;
-  sigma: number;
-  lambda: number;
+/**
+ * Rejects the config flags neither multistep scheduler implements here (they need scipy or `mu`).
+ * `use_lu_lambdas` is not a UniPC setting: like diffusers' `from_config`, UniPC ignores it.
+ */
+export function checkMultistepConfig(config: ResolvedSchedulerConfig, owner: string): void {
+  const unsupported = (param: keyof ResolvedSchedulerConfig, why: string): never => {
+    throw new SchedulerError(`${owner}: ${param} is not supported (${why})`, { param });
+  };
+  if (config.use_beta_sigmas) unsupported("use_beta_sigmas", "it needs scipy's beta quantiles");
+  if (config.use_flow_sigmas)
+    unsupported("use_flow_sigmas", "flow-matching models are not supported");
+  if (config.use_dynamic_shifting)
+    unsupported("use_dynamic_shifting", "flow-matching models are not supported");
+  // As in diffusers, use_lu_lambdas may coexist with these; Karras sigmas then take precedence.
+  sigmaSpacingOf(config, owner);
 }
 
-/**
- * diffusers' `_sigma_to_alpha_sigma_t` plus the log-SNR the solvers take of it:
- * alpha = 1 / sqrt(sigma² + 1), sigma_t = sigma * alpha. A zero sigma gives lambda = +Infinity.
- */
-export function noiseLevel(sigma: number): NoiseLevel {
-  const alpha = f32(1 / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
-  const sigmaT = f32(sigma * alpha);
-  return { alpha, sigma: sigmaT, lambda: f32(f32(Math.log(alpha)) - f32(Math.log(sigmaT))) };
+/** The prediction types a solver converts: data prediction (x0) also takes flow-matching outputs. */
+export function checkMultistepPrediction(
+  predictionType: PredictionType,
+  dataPrediction: boolean,
+  owner: string,
+): void {
+  const allowed: PredictionType[] = ["epsilon", "sample", "v_prediction"];
+  if (dataPrediction) allowed.push("flow_prediction");
+  if (!allowed.includes(predictionType))
+    throw unsupportedPrediction(owner, predictionType, allowed);
 }
 
 /** Which of diffusers' two `set_timesteps` variants to follow (they differ in small ways). */
@@ -62,28 +86,6 @@ export interface MultistepSchedule {
 }
 
 /**
- * Rejects the config flags neither multistep scheduler implements here (they need scipy or `mu`).
- * `use_lu_lambdas` is not a UniPC setting: like diffusers' `from_config`, UniPC ignores it.
- */
-export function checkMultistepConfig(config: ResolvedSchedulerConfig, owner: string): void {
-  const unsupported = (param: keyof ResolvedSchedulerConfig, why: string): never => {
-    throw new SchedulerError(`${owner}: ${param} is not supported (${why})`, { param });
-  };
-  if (config.use_beta_sigmas) unsupported("use_beta_sigmas", "it needs scipy's beta quantiles");
-  if (config.use_flow_sigmas)
-    unsupported("use_flow_sigmas", "flow-matching models are not supported");
-  if (config.use_dynamic_shifting)
-    unsupported("use_dynamic_shifting", "flow-matching models are not supported");
-  // As in diffusers, use_lu_lambdas may coexist with these; Karras sigmas then take precedence.
-  if (config.use_karras_sigmas && config.use_exponential_sigmas) {
-    throw new SchedulerError(
-      `${owner}: only one of use_karras_sigmas and use_exponential_sigmas can be set`,
-      { param: "use_karras_sigmas" },
-    );
-  }
-}
-
-/**
  * The timesteps and sigmas of diffusers' `set_timesteps(n)` for the multistep solvers:
  * spaced integer timesteps (`linspace`: round(linspace(0, T-1, n+1)) without the 0; `leading`:
  * k * (T // (n+1)) + steps_offset for k = n..1; `trailing`: round(arange(T, 0, -T/n)) - 1), their
@@ -103,16 +105,14 @@ export function multistepSchedule(
     ? T - clippedCount(alphasCumprod, config.lambda_min_clipped)
     : T;
 
-  let timesteps: number[];
-  if (config.timestep_spacing === "linspace") {
-    const points = numpyLinspace(0, lastTimestep - 1, n + 1);
-    timesteps = Array.from(points, roundHalfEven).reverse().slice(0, -1);
-  } else if (config.timestep_spacing === "leading") {
-    const ratio = Math.floor(lastTimestep / (n + 1));
-    timesteps = Array.from({ length: n }, (_, i) => (n - i) * ratio + config.steps_offset);
-  } else {
-    timesteps = Array.from(numpyArange(lastTimestep, 0, -T / n), (t) => roundHalfEven(t) - 1);
-  }
+  // linspace and leading space n+1 points and drop the last; trailing keeps T / n as its stride.
+  let timesteps =
+    config.timestep_spacing === "trailing"
+      ? trailingTimesteps(lastTimestep, T / n)
+      : integerTimesteps(config.timestep_spacing, lastTimestep, n + 1, config.steps_offset).slice(
+          0,
+          -1,
+        );
 
   const logSigmas = logF32(trainSigmas);
   const sigmaMin = (rules.configSigmaBounds ? config.sigma_min : null) ?? trainSigmas[0]!;
@@ -161,58 +161,135 @@ function clippedCount(alphasCumprod: Float32Array, lambdaMinClipped: number): nu
   if (lambdaMinClipped === -Infinity) return 0;
   const threshold = f32(lambdaMinClipped);
   const T = alphasCumprod.length;
-  let count = 0;
   for (let k = 0; k < T; k++) {
-    const a = alphasCumprod[T - 1 - k]!;
-    const lambda = f32(
-      f32(Math.log(f32(Math.sqrt(a)))) - f32(Math.log(f32(Math.sqrt(f32(1 - a))))),
-    );
-    if (lambda >= threshold) break;
-    count++;
+    if (levelFromAlphaProd(alphasCumprod[T - 1 - k]!).lambda >= threshold) return k;
   }
-  return count;
+  return T;
 }
 
 /**
- * diffusers' multistep `add_noise`: alpha_t * x0 + sigma_t * noise at the sigma of `timestep`'s position in
- * the current schedule (float32).
+ * The state and steps DPM-Solver and UniPC share: the run's schedule, the step position (taken from
+ * the first timestep seen, then one per call, as in diffusers), the converted model outputs of the last
+ * `solver_order` steps, and `alpha_t x0 + sigma_t noise` forward diffusion. Model inputs are not scaled.
  */
-export function addNoiseAtSigma(
-  original: Tensor,
-  noise: Tensor,
-  timestep: number,
-  schedule: MultistepSchedule,
-  owner: string,
-): Tensor {
-  checkSameDims(owner, "noise", noise, original);
-  const index = indexForTimestep(schedule.timesteps, timestep, owner);
-  const { alpha, sigma } = noiseLevel(schedule.sigmas[index]!);
-  const x = original.data;
-  const e = noise.data;
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = f32(alpha * x[i]!) + f32(sigma * e[i]!);
-  return { data: out, dims: [...original.dims] };
-}
+export abstract class MultistepSolver {
+  abstract readonly name: string;
+  readonly order = 1;
+  readonly initNoiseSigma = 1;
+  readonly config: ResolvedSchedulerConfig;
+  readonly alphasCumprod: Float32Array;
+  /** Whether model outputs are converted to x0 (DPM-Solver++, UniPC's predict_x0) or to eps. */
+  protected abstract readonly dataPrediction: boolean;
+  protected schedule: MultistepSchedule = { timesteps: [], sigmas: new Float32Array(0) };
+  protected stepIndex: number | null = null;
+  /** Steps taken this run, capped at solver_order: the order the history supports. */
+  protected lowerOrderNums = 0;
+  /** Converted model outputs of the last `solver_order` steps, oldest first (null until filled). */
+  protected modelOutputs: (Float32Array | null)[] = [];
+  private readonly rules: ScheduleRules;
+  private ready = false;
 
-/**
- * The first `channels` channels of an NCHW model output: diffusers keeps `model_output[:, :3]` when the
- * model also predicts its variance (`variance_type: "learned" | "learned_range"`).
- */
-export function leadingChannels(output: Tensor, channels: number, owner: string): Tensor {
-  const [batch, total] = output.dims;
-  if (batch === undefined || total === undefined || total < channels) {
-    throw new SchedulerError(
-      `${owner}: a learned-variance model output needs at least ${channels} channels, got dims [${output.dims}]`,
-    );
+  protected constructor(
+    config: ResolvedSchedulerConfig,
+    alphasCumprod: Float32Array,
+    rules: ScheduleRules,
+  ) {
+    this.config = config;
+    this.alphasCumprod = alphasCumprod;
+    this.rules = rules;
   }
-  if (total === channels) return output;
-  const plane = output.data.length / (batch * total);
-  const out = new Float32Array(batch * channels * plane);
-  for (let b = 0; b < batch; b++) {
-    out.set(
-      output.data.subarray(b * total * plane, (b * total + channels) * plane),
-      b * channels * plane,
-    );
+
+  get timesteps(): readonly number[] {
+    return this.schedule.timesteps;
   }
-  return { data: out, dims: [batch, channels, ...output.dims.slice(2)] };
+
+  /** The sigmas of the current run (float32): one per timestep, then the final one. */
+  get sigmas(): Float32Array {
+    return this.schedule.sigmas;
+  }
+
+  setTimesteps(numInferenceSteps: number): void {
+    checkSteps(this.name, numInferenceSteps, this.config.num_train_timesteps);
+    this.schedule = multistepSchedule(
+      this.config,
+      this.alphasCumprod,
+      numInferenceSteps,
+      this.rules,
+    );
+    this.modelOutputs = new Array<Float32Array | null>(this.config.solver_order).fill(null);
+    this.lowerOrderNums = 0;
+    this.stepIndex = null;
+    this.ready = true;
+  }
+
+  scaleModelInput(sample: Tensor, _timestep: number): Tensor {
+    return sample;
+  }
+
+  /** diffusers' multistep `add_noise`: alpha_t * x0 + sigma_t * noise at `timestep`'s sigma in the run. */
+  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
+    this.requireRun("addNoise");
+    checkSameDims(this.name, "noise", noise, original);
+    const index = indexForTimestep(this.schedule.timesteps, timestep, this.name);
+    const level = levelFromSigma(this.schedule.sigmas[index]!);
+    return tensor(addNoiseAt(level, original.data, noise.data), original.dims);
+  }
+
+  protected requireRun(operation: "step" | "addNoise"): void {
+    if (!this.ready) throw new SchedulerError(`${this.name}.${operation}: call setTimesteps first`);
+  }
+
+  /** The position of this step in the run; a call past the last timestep is a SchedulerError. */
+  protected currentIndex(timestep: number): number {
+    const timesteps = this.schedule.timesteps;
+    this.stepIndex ??= indexForTimestep(timesteps, timestep, this.name);
+    if (this.stepIndex >= timesteps.length) {
+      throw new SchedulerError(
+        `${this.name}.step: called more than the ${timesteps.length} steps of the schedule; call setTimesteps again`,
+      );
+    }
+    return this.stepIndex;
+  }
+
+  /**
+   * diffusers' `convert_model_output` at step `index`: x0 for data prediction (thresholded when the
+   * config asks), else eps.
+   */
+  protected convertModelOutput(
+    modelOutput: Float32Array,
+    sample: Tensor,
+    index: number,
+  ): Float32Array {
+    const c = this.config;
+    const x = sample.data;
+    const sigma = this.schedule.sigmas[index]!;
+    const level = levelFromSigma(sigma);
+    if (!this.dataPrediction) return predictEpsilon(c.prediction_type, modelOutput, x, level);
+    const x0 =
+      c.prediction_type === "flow_prediction"
+        ? addScaled(x, -sigma, modelOutput) // flow matching: x0 = x - sigma * v
+        : predictOriginal(c.prediction_type, modelOutput, x, level, this.name);
+    if (!c.thresholding) return x0;
+    return thresholdSample(x0, sample.dims, c.dynamic_thresholding_ratio, c.sample_max_value);
+  }
+
+  /** Makes `converted` the newest entry of the model-output history. */
+  protected remember(converted: Float32Array): void {
+    this.modelOutputs.shift();
+    this.modelOutputs.push(converted);
+  }
+
+  /** Moves past step `index` and wraps its result, with x0 when the solver predicts data. */
+  protected finishStep(
+    index: number,
+    prev: Float32Array,
+    converted: Float32Array,
+    dims: readonly number[],
+  ): StepOutput {
+    if (this.lowerOrderNums < this.config.solver_order) this.lowerOrderNums++;
+    this.stepIndex = index + 1;
+    const result: StepOutput = { prevSample: tensor(prev, dims) };
+    if (this.dataPrediction) result.predOriginalSample = tensor(converted.slice(), dims);
+    return result;
+  }
 }

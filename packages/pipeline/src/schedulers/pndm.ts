@@ -1,15 +1,13 @@
 import { type Tensor, tensor } from "../tensor/index.ts";
+import { AlphaScheduler } from "./alpha-scheduler.ts";
 import {
-  addNoiseWithAlpha,
-  alphaAt,
   alphasCumprodOf,
   checkSameDims,
   checkSteps,
-  f32,
+  integerTimesteps,
+  levelFromAlphaProd,
   makeBetas,
-  numpyArange,
-  numpyLinspace,
-  roundHalfEven,
+  predictEpsilon,
   unsupportedPrediction,
 } from "./common.ts";
 import {
@@ -21,6 +19,8 @@ import { SchedulerError } from "./errors.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "PNDMScheduler";
+/** Math.fround bound here, not imported: see common.ts. */
+const f32 = Math.fround;
 
 /** PNDMScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
 export const PNDM_DEFAULTS: Partial<ResolvedSchedulerConfig> = {
@@ -44,18 +44,12 @@ const PNDM_ORDER = 4;
  * const s = new PNDMScheduler({ skip_prk_steps: true });
  * s.setTimesteps(50); // 51 timesteps: the second one appears twice
  */
-export class PNDMScheduler implements Scheduler {
+export class PNDMScheduler extends AlphaScheduler implements Scheduler {
   readonly name = NAME;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly config: ResolvedSchedulerConfig;
-  readonly alphasCumprod: Float32Array;
-  readonly finalAlphaCumprod: number;
   /** The Runge-Kutta warm-up timesteps (empty with skip_prk_steps). */
   private prk: number[] = [];
   /** The linear multistep timesteps. */
   private plms: number[] = [];
-  private allTimesteps: number[] = [];
   private numInferenceSteps: number | null = null;
   private counter = 0;
   /** Model outputs of the previous PLMS steps (and of each PRK step's first call), oldest first. */
@@ -65,19 +59,15 @@ export class PNDMScheduler implements Scheduler {
   private curSample: Float32Array | null = null;
 
   constructor(config: SchedulerConfig = {}) {
-    this.config = resolveSchedulerConfig(config, PNDM_DEFAULTS);
-    const prediction = this.config.prediction_type;
+    const resolved = resolveSchedulerConfig(config, PNDM_DEFAULTS);
+    const prediction = resolved.prediction_type;
     if (prediction !== "epsilon" && prediction !== "v_prediction") {
       throw unsupportedPrediction(NAME, prediction, ["epsilon", "v_prediction"]);
     }
-    this.alphasCumprod = alphasCumprodOf(
-      makeBetas({ ...this.config, rescale_betas_zero_snr: false }, NAME),
+    super(
+      resolved,
+      alphasCumprodOf(makeBetas({ ...resolved, rescale_betas_zero_snr: false }, NAME)),
     );
-    this.finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : this.alphasCumprod[0]!;
-  }
-
-  get timesteps(): readonly number[] {
-    return this.allTimesteps;
   }
 
   /** The Runge-Kutta warm-up timesteps of the current run (empty with skip_prk_steps). */
@@ -96,18 +86,12 @@ export class PNDMScheduler implements Scheduler {
     checkSteps(NAME, numInferenceSteps, T);
     this.numInferenceSteps = numInferenceSteps;
     // Ascending, as diffusers builds `_timesteps` before reversing.
-    let base: number[];
-    if (c.timestep_spacing === "linspace") {
-      base = Array.from(numpyLinspace(0, T - 1, numInferenceSteps), roundHalfEven);
-    } else if (c.timestep_spacing === "leading") {
-      const ratio = Math.floor(T / numInferenceSteps);
-      base = Array.from({ length: numInferenceSteps }, (_, i) => i * ratio + c.steps_offset);
-    } else {
-      base = Array.from(
-        numpyArange(T, 0, -T / numInferenceSteps),
-        (t) => roundHalfEven(t) - 1,
-      ).reverse();
-    }
+    const base = integerTimesteps(
+      c.timestep_spacing,
+      T,
+      numInferenceSteps,
+      c.steps_offset,
+    ).reverse();
 
     if (c.skip_prk_steps) {
       // Repeat the second-to-last timestep: PLMS bootstraps with a two-call Heun-like first step there.
@@ -120,15 +104,11 @@ export class PNDMScheduler implements Scheduler {
       this.prk = doubled.slice(1, -1).reverse();
       this.plms = base.slice(0, -3).reverse();
     }
-    this.allTimesteps = [...this.prk, ...this.plms];
+    this.schedule = [...this.prk, ...this.plms];
     this.ets = [];
     this.counter = 0;
     this.curModelOutput = null;
     this.curSample = null;
-  }
-
-  scaleModelInput(sample: Tensor, _timestep: number): Tensor {
-    return sample;
   }
 
   step(
@@ -220,14 +200,6 @@ export class PNDMScheduler implements Scheduler {
     return { prevSample: tensor(prev, sample.dims) };
   }
 
-  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
-    checkSameDims(NAME, "noise", noise, original);
-    return tensor(
-      addNoiseWithAlpha(original, noise, alphaAt(this.alphasCumprod, timestep, NAME)),
-      original.dims,
-    );
-  }
-
   private requireSteps(): number {
     if (this.numInferenceSteps === null)
       throw new SchedulerError(`${NAME}.step: call setTimesteps first`);
@@ -241,17 +213,14 @@ export class PNDMScheduler implements Scheduler {
     prevT: number,
     output: Float32Array,
   ): Float32Array {
-    const alphaProdT = alphaAt(this.alphasCumprod, t, NAME);
-    const alphaProdPrev =
-      prevT >= 0 ? alphaAt(this.alphasCumprod, prevT, NAME) : this.finalAlphaCumprod;
+    const alphaProdT = this.alphaProd(t);
+    const alphaProdPrev = this.alphaProdOrFinal(prevT);
     const betaProdT = f32(1 - alphaProdT);
     const betaProdPrev = f32(1 - alphaProdPrev);
-    let eps = output;
-    if (this.config.prediction_type === "v_prediction") {
-      const sa = f32(Math.sqrt(alphaProdT));
-      const sb = f32(Math.sqrt(betaProdT));
-      eps = combine(x.length, (i) => f32(sa * output[i]!) + f32(sb * x[i]!));
-    }
+    const eps =
+      this.config.prediction_type === "v_prediction"
+        ? predictEpsilon("v_prediction", output, x, levelFromAlphaProd(alphaProdT))
+        : output;
     const sampleCoeff = f32(Math.sqrt(f32(alphaProdPrev / alphaProdT)));
     const denom = f32(
       f32(alphaProdT * f32(Math.sqrt(betaProdPrev))) +

@@ -1,13 +1,5 @@
-import { type Tensor, tensor } from "../tensor/index.ts";
-import {
-  alphasCumprodOf,
-  checkSameDims,
-  checkSteps,
-  indexForTimestep,
-  makeBetas,
-  thresholdSample,
-  unsupportedPrediction,
-} from "./common.ts";
+import type { Tensor } from "../tensor/index.ts";
+import { checkSameDims, levelFromSigma, sigmaSafeAlphasCumprod } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
   resolveSchedulerConfig,
@@ -15,18 +7,15 @@ import {
 } from "./config.ts";
 import { SchedulerError } from "./errors.ts";
 import {
-  addNoiseAtSigma,
   checkMultistepConfig,
-  type MultistepSchedule,
-  multistepSchedule,
-  type NoiseLevel,
-  noiseLevel,
+  checkMultistepPrediction,
+  MultistepSolver,
   type ScheduleRules,
 } from "./multistep.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "UniPCMultistepScheduler";
-/** Math.fround bound locally: hot loops calling an imported binding ran 50x slower under tsx. */
+/** Math.fround bound here, not imported: see common.ts. */
 const f32 = Math.fround;
 
 /** UniPCMultistepScheduler's `__init__` defaults that differ from `BASE_SCHEDULER_DEFAULTS`. */
@@ -68,21 +57,12 @@ const RULES: ScheduleRules = {
  * s.setTimesteps(20);
  * for (const t of s.timesteps) x = s.step(unet(x, t), t, x).prevSample;
  */
-export class UniPCMultistepScheduler implements Scheduler {
+export class UniPCMultistepScheduler extends MultistepSolver implements Scheduler {
   readonly name = NAME;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly config: ResolvedSchedulerConfig;
-  readonly alphasCumprod: Float32Array;
+  protected readonly dataPrediction: boolean;
   private readonly bh1: boolean;
-  private schedule: MultistepSchedule = { timesteps: [], sigmas: new Float32Array(0) };
-  private ready = false;
-  private stepIndex: number | null = null;
-  private lowerOrderNums = 0;
   /** The order of the last predictor step; the next step's corrector uses it. */
   private thisOrder = 1;
-  /** Converted model outputs of the last `solver_order` steps, oldest first (null until filled). */
-  private modelOutputs: (Float32Array | null)[] = [];
   /** The sample the last predictor step started from (owned copy), for the next corrector. */
   private lastSample: Float32Array | null = null;
   /** Scratch for the residual sum, reused across steps to keep step() free of per-step temporaries. */
@@ -91,41 +71,19 @@ export class UniPCMultistepScheduler implements Scheduler {
   constructor(config: SchedulerConfig = {}) {
     const c = resolveSchedulerConfig(config, UNIPC_DEFAULTS);
     // diffusers maps DPM-Solver's solver types onto bh2 in its config.
-    this.bh1 = c.solver_type === "bh1";
-    this.config = { ...c, solver_type: this.bh1 ? "bh1" : "bh2" };
-    checkMultistepConfig(this.config, NAME);
-    const allowed = c.predict_x0
-      ? ["epsilon", "sample", "v_prediction", "flow_prediction"]
-      : ["epsilon", "sample", "v_prediction"];
-    if (!allowed.includes(c.prediction_type)) {
-      throw unsupportedPrediction(NAME, c.prediction_type, allowed);
-    }
-    this.alphasCumprod = alphasCumprodOf(makeBetas(this.config, NAME));
-    if (c.rescale_betas_zero_snr) this.alphasCumprod[this.alphasCumprod.length - 1] = 2 ** -24;
+    const bh1 = c.solver_type === "bh1";
+    const resolved: ResolvedSchedulerConfig = { ...c, solver_type: bh1 ? "bh1" : "bh2" };
+    checkMultistepConfig(resolved, NAME);
+    checkMultistepPrediction(c.prediction_type, c.predict_x0, NAME);
+    super(resolved, sigmaSafeAlphasCumprod(resolved, NAME), RULES);
+    this.dataPrediction = c.predict_x0;
+    this.bh1 = bh1;
   }
 
-  get timesteps(): readonly number[] {
-    return this.schedule.timesteps;
-  }
-
-  /** The sigmas of the current run (float32): one per timestep, then the final one. */
-  get sigmas(): Float32Array {
-    return this.schedule.sigmas;
-  }
-
-  setTimesteps(numInferenceSteps: number): void {
-    checkSteps(NAME, numInferenceSteps, this.config.num_train_timesteps);
-    this.schedule = multistepSchedule(this.config, this.alphasCumprod, numInferenceSteps, RULES);
-    this.modelOutputs = new Array<Float32Array | null>(this.config.solver_order).fill(null);
-    this.lowerOrderNums = 0;
+  override setTimesteps(numInferenceSteps: number): void {
+    super.setTimesteps(numInferenceSteps);
     this.thisOrder = 1;
     this.lastSample = null;
-    this.stepIndex = null;
-    this.ready = true;
-  }
-
-  scaleModelInput(sample: Tensor, _timestep: number): Tensor {
-    return sample;
   }
 
   /**
@@ -139,20 +97,14 @@ export class UniPCMultistepScheduler implements Scheduler {
     sample: Tensor,
     _options: StepOptions = {},
   ): StepOutput {
-    if (!this.ready) throw new SchedulerError(`${NAME}.step: call setTimesteps first`);
+    this.requireRun("step");
     checkSameDims(NAME, "model output", modelOutput, sample);
     const c = this.config;
     const { timesteps, sigmas } = this.schedule;
-    this.stepIndex ??= indexForTimestep(timesteps, timestep, NAME);
-    const index = this.stepIndex;
-    if (index >= timesteps.length) {
-      throw new SchedulerError(
-        `${NAME}.step: called more than the ${timesteps.length} steps of the schedule; call setTimesteps again`,
-      );
-    }
+    const index = this.currentIndex(timestep);
     const useCorrector =
       index > 0 && !c.disable_corrector.includes(index - 1) && this.lastSample !== null;
-    const converted = this.convertModelOutput(modelOutput.data, sample, noiseLevel(sigmas[index]!));
+    const converted = this.convertModelOutput(modelOutput.data, sample, index);
 
     let x: Float32Array;
     if (useCorrector) {
@@ -165,8 +117,7 @@ export class UniPCMultistepScheduler implements Scheduler {
           : new Float32Array(sample.data.length);
       x.set(sample.data);
     }
-    this.modelOutputs.shift();
-    this.modelOutputs.push(converted);
+    this.remember(converted);
 
     let order = c.lower_order_final
       ? Math.min(c.solver_order, timesteps.length - index)
@@ -177,48 +128,7 @@ export class UniPCMultistepScheduler implements Scheduler {
     this.thisOrder = order;
     const prev = this.predict(x, order);
     this.lastSample = x;
-
-    if (this.lowerOrderNums < c.solver_order) this.lowerOrderNums++;
-    this.stepIndex = index + 1;
-    const result: StepOutput = { prevSample: tensor(prev, sample.dims) };
-    if (c.predict_x0) result.predOriginalSample = tensor(converted.slice(), sample.dims);
-    return result;
-  }
-
-  addNoise(original: Tensor, noise: Tensor, timestep: number): Tensor {
-    if (!this.ready) throw new SchedulerError(`${NAME}.addNoise: call setTimesteps first`);
-    return addNoiseAtSigma(original, noise, timestep, this.schedule, NAME);
-  }
-
-  /** diffusers' `convert_model_output`: x0 (optionally thresholded) for `predict_x0`, else epsilon. */
-  private convertModelOutput(m: Float32Array, sample: Tensor, level: NoiseLevel): Float32Array {
-    const c = this.config;
-    const x = sample.data;
-    const n = x.length;
-    const { alpha, sigma } = level;
-    const out = new Float32Array(n);
-    if (c.predict_x0) {
-      if (c.prediction_type === "epsilon") {
-        for (let i = 0; i < n; i++) out[i] = f32(x[i]! - f32(sigma * m[i]!)) / alpha;
-      } else if (c.prediction_type === "sample") {
-        out.set(m);
-      } else if (c.prediction_type === "v_prediction") {
-        for (let i = 0; i < n; i++) out[i] = f32(alpha * x[i]!) - f32(sigma * m[i]!);
-      } else {
-        const sigmaK = this.schedule.sigmas[this.stepIndex!]!;
-        for (let i = 0; i < n; i++) out[i] = x[i]! - f32(sigmaK * m[i]!);
-      }
-      if (!c.thresholding) return out;
-      return thresholdSample(out, sample.dims, c.dynamic_thresholding_ratio, c.sample_max_value);
-    }
-    if (c.prediction_type === "epsilon") {
-      out.set(m);
-    } else if (c.prediction_type === "sample") {
-      for (let i = 0; i < n; i++) out[i] = f32(x[i]! - f32(alpha * m[i]!)) / sigma;
-    } else {
-      for (let i = 0; i < n; i++) out[i] = f32(alpha * m[i]!) + f32(sigma * x[i]!);
-    }
-    return out;
+    return this.finishStep(index, prev, converted, sample.dims);
   }
 
   /** UniP: the order-`order` prediction from sigmas[i] to sigmas[i+1] (diffusers' `multistep_uni_p_bh_update`). */
@@ -339,13 +249,13 @@ export class UniPCMultistepScheduler implements Scheduler {
     olderIndex: (k: number) => number,
   ): { A: number; M: number; Bh: number; h: number; rks: number[]; R: number[][]; b: number[] } {
     const sigmas = this.schedule.sigmas;
-    const t = noiseLevel(sigmas[to]!);
-    const s0 = noiseLevel(sigmas[from]!);
+    const t = levelFromSigma(sigmas[to]!);
+    const s0 = levelFromSigma(sigmas[from]!);
     const h = f32(t.lambda - s0.lambda);
     const predictX0 = this.config.predict_x0;
     const rks: number[] = [];
     for (let k = 1; k < order; k++) {
-      const si = noiseLevel(sigmas[olderIndex(k)]!);
+      const si = levelFromSigma(sigmas[olderIndex(k)]!);
       rks.push(f32(f32(si.lambda - s0.lambda) / h));
     }
     rks.push(1);

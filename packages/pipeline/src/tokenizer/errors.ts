@@ -1,6 +1,9 @@
+import { PipelineError } from "../errors/index.ts";
+
 /**
  * Base error for tokenizer loading and use. Messages name the file or option at fault; the
- * underlying error (a failed read, a JSON syntax error) is kept as `cause`.
+ * underlying error (a failed read, a JSON syntax error) is kept as `cause`. A `PipelineError`, so a
+ * service catches it with the rest of the pipeline's errors.
  *
  * @example
  * try {
@@ -9,10 +12,6 @@
  *   if (error instanceof TokenizerError) console.error(error.message, error.cause);
  * }
  */
-export class TokenizerError extends Error {
+export class TokenizerError extends PipelineError {
   override readonly name: string = "TokenizerError";
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }

@@ -23,12 +23,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def lr_at(progress: float, base_lr: float, warmup: float, floor: float = 0.1) -> float:
-    """Linear warm-up over the first `warmup` fraction, then cosine down to `floor` * base_lr."""
-    if progress < warmup:
-        return base_lr * max(progress / warmup, 0.01)
-    p = min((progress - warmup) / max(1e-8, 1 - warmup), 1.0)
-    return base_lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
+def lr_at(step: int, progress: float, base_lr: float, warmup_steps: int, floor: float = 0.1) -> float:
+    """Linear warm-up over the first `warmup_steps` steps, times a cosine decay (by stage progress) to `floor`.
+
+    Warm-up is counted in steps, not in progress: a time-budgeted stage on a slow machine may only
+    run tens of steps, and a from-scratch transformer collapses if it sees the full rate at once.
+    """
+    warm = min(1.0, (step + 1) / max(1, warmup_steps))
+    p = min(max(progress, 0.0), 1.0)
+    return base_lr * warm * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
 class StageClock:

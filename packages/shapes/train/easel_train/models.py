@@ -95,7 +95,7 @@ class ImageEncoder(nn.Module):
         self.stages = nn.ModuleList(stages)
         # Position matters in captions ("above", "left of"), so keep a coarse spatial map
         # instead of a plain global average.
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(prev * 16, embed_dim * 2), nn.SiLU(), nn.Linear(embed_dim * 2, embed_dim))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(prev * 16, embed_dim * 2), nn.SiLU(), nn.Linear(embed_dim * 2, embed_dim, bias=False))
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         h = F.silu(self.stem(x))

@@ -111,7 +111,7 @@ def stage_clip(ctx: Context) -> ClipPair:
         target = same / same.sum(1, keepdim=True)
         loss = 0.5 * (torch.sum(-target * F.log_softmax(logits, 1), 1).mean() + torch.sum(-target * F.log_softmax(logits.t(), 1), 1).mean())
         acc = (logits.argmax(1) == torch.arange(len(idx), device=logits.device)).float().mean()
-        _set_lr(opt, lr_at(clock.progress, sc["lr"], sc["warmup"]))
+        _set_lr(opt, lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(pair.parameters(), 1.0)
@@ -166,7 +166,7 @@ def stage_vae(ctx: Context, image_encoder: ImageEncoder):
         gan_on = clock.progress >= sc["gan_start"]
         g_loss = -disc(rec).mean() if gan_on else rec.new_zeros(())
         loss = l1 + sc["perceptual_weight"] * perc + sc["kl_weight"] * kl + (sc["gan_weight"] * g_loss if gan_on else 0)
-        lr = lr_at(clock.progress, sc["lr"], sc["warmup"])
+        lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
         _set_lr(opt_g, lr)
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -306,7 +306,7 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None):
         pred = unet(noisy, t, states).sample
         weight = torch.clamp(snr[t], max=sc["min_snr_gamma"]) / snr[t]
         loss = (weight * (pred - noise).pow(2).mean((1, 2, 3))).mean()
-        lr = lr_at(clock.progress, sc["lr"], sc["warmup"])
+        lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
         _set_lr(opt, lr)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -20,12 +20,14 @@ export function auth({ keys }: AuthOptions): MiddlewareHandler<{ Variables: Auth
   return async function authMiddleware(c, next) {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header.trim());
-    c.header("www-authenticate", 'Bearer realm="easel"');
-    if (!match?.[1])
-      throw new EaselError("unauthorized", "missing API key: send Authorization: Bearer <key>");
-    const key = await keys.verify(match[1]);
-    if (!key) throw new EaselError("unauthorized", "invalid API key");
-    c.res.headers.delete("www-authenticate");
+    const key = match?.[1] ? await keys.verify(match[1]) : null;
+    if (!key) {
+      c.header("www-authenticate", 'Bearer realm="easel"');
+      throw new EaselError(
+        "unauthorized",
+        match ? "invalid API key" : "missing API key: send Authorization: Bearer <key>",
+      );
+    }
     c.set("apiKey", key);
     await next();
   };
