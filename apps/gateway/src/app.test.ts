@@ -295,6 +295,17 @@ describe("jobs through tRPC", () => {
     });
   });
 
+  it("puts the request id, rate-limit and CORS headers on tRPC's own answers", async () => {
+    const { app } = await setup({ requests: 10 });
+    const response = await app.request("/trpc/models.list", {
+      headers: { ...auth(), origin: "http://localhost:5173", "x-request-id": "req-trpc-1" },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-request-id")).toBe("req-trpc-1");
+    expect(response.headers.get("ratelimit")).toMatch(/^"default";r=9;t=\d+$/);
+    expect(response.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+  });
+
   it("gives tRPC-shaped errors for failures before tRPC runs (auth)", async () => {
     const { app } = await setup();
     const response = await app.request("/trpc/models.list");

@@ -92,8 +92,8 @@ export function createApp(deps: GatewayDeps): Hono<GatewayEnv> {
 
   app.route("/v1", openAiRoutes({ jobs: deps.jobs, models: deps.models, generateWaitS }));
 
-  app.all("/trpc/*", (c) =>
-    fetchRequestHandler({
+  app.all("/trpc/*", async (c) => {
+    const response = await fetchRequestHandler({
       endpoint: "/trpc",
       req: c.req.raw,
       router: appRouter,
@@ -116,8 +116,11 @@ export function createApp(deps: GatewayDeps): Hono<GatewayEnv> {
           logger.error("trpc error", { requestId: c.var.requestId, error: error.message });
         }
       },
-    }),
-  );
+    });
+    // Through c.newResponse, so the headers the middleware set (request id, rate limits, CORS)
+    // reach tRPC's own Response too.
+    return c.newResponse(response.body, response);
+  });
 
   app.notFound(() => {
     throw new EaselError("not_found", "no such route");

@@ -9,6 +9,7 @@ export class ErrorView {
   readonly #panel = byId("error", HTMLDivElement);
   readonly #code = byId("error-code", HTMLElement);
   readonly #message = byId("error-message", HTMLParagraphElement);
+  readonly #hint = byId("error-hint", HTMLParagraphElement);
   readonly #paramRow = byId("error-param-row", HTMLDivElement);
   readonly #param = byId("error-param", HTMLElement);
   readonly #requestRow = byId("error-request-row", HTMLDivElement);
@@ -25,6 +26,8 @@ export class ErrorView {
     this.clear();
     this.#code.textContent = error.code;
     this.#message.textContent = error.message;
+    this.#hint.textContent = error.hint ?? "";
+    this.#hint.hidden = !error.hint;
     this.#paramRow.hidden = !error.param;
     this.#param.textContent = error.param ?? "";
     this.#requestRow.hidden = !error.requestId;

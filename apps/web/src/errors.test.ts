@@ -17,6 +17,20 @@ describe("describeError", () => {
     });
   });
 
+  it("adds what to check when a request got no answer at all (down, refused, CORS)", () => {
+    const error = new EaselError("backend_unavailable", "request failed: Failed to fetch");
+    const context = { baseUrl: "http://127.0.0.1:8787", origin: "http://127.0.0.1:5173" };
+    expect(describeError(error, context)).toEqual({
+      code: "backend_unavailable",
+      message: "request failed: Failed to fetch",
+      hint: "No answer from http://127.0.0.1:8787. Is the gateway running, and does its EASEL_CORS_ORIGINS include http://127.0.0.1:5173?",
+    });
+    const answered = new EaselError("backend_unavailable", "inference is down", {
+      requestId: "req-2",
+    });
+    expect(describeError(answered, context).hint).toBeUndefined();
+  });
+
   it("shows other failures as client errors with their message", () => {
     expect(describeError(new TypeError("createEaselClient: apiKey is required"))).toEqual({
       code: "client_error",

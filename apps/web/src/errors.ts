@@ -11,6 +11,15 @@ export interface ShownError {
   /** The form field to mark invalid and focus. */
   field?: FieldName;
   requestId?: string;
+  /** What to check, when the message alone will not tell (a request that never got an answer). */
+  hint?: string;
+}
+
+/** Where the page was talking to, for hints about requests that never got an answer. */
+export interface ErrorContext {
+  baseUrl: string;
+  /** The page's own origin (`location.origin`), which the gateway's CORS list must include. */
+  origin: string;
 }
 
 /** True when a call ended because the user canceled it (an AbortSignal fired). */
@@ -26,15 +35,22 @@ export function isAbort(error: unknown): boolean {
  * describeError(new EaselError("invalid_parameter", "input.steps must be <= 150", { param: "input.steps" }));
  * // { code: "invalid_parameter", message: "input.steps must be <= 150", param: "input.steps", field: "steps" }
  */
-export function describeError(error: unknown): ShownError {
+export function describeError(error: unknown, context?: ErrorContext): ShownError {
   if (error instanceof EaselError) {
     const field = fieldForParam(error.param);
+    // The browser hides why a fetch failed (refused, down, CORS): all a page sees is "Failed to fetch".
+    const unanswered = error.code === "backend_unavailable" && !error.requestId && context;
     return {
       code: error.code,
       message: error.message,
       ...(error.param ? { param: error.param } : {}),
       ...(field ? { field } : {}),
       ...(error.requestId ? { requestId: error.requestId } : {}),
+      ...(unanswered
+        ? {
+            hint: `No answer from ${context.baseUrl}. Is the gateway running, and does its EASEL_CORS_ORIGINS include ${context.origin}?`,
+          }
+        : {}),
     };
   }
   return { code: "client_error", message: (error as Error)?.message ?? String(error) };

@@ -11,7 +11,7 @@ import {
 } from "./connection.ts";
 import { byId } from "./dom.ts";
 import { ErrorView } from "./error-view.ts";
-import { describeError, isAbort } from "./errors.ts";
+import { describeError, type ErrorContext, isAbort } from "./errors.ts";
 import { type GalleryItem, galleryItems, renderGalleryCard } from "./gallery.ts";
 import { type FieldName, type FormValues, NUMBER_FIELDS, toGenerationInput } from "./params.ts";
 import { ProgressView } from "./progress.ts";
@@ -60,6 +60,10 @@ function setStatus(state: "idle" | "connecting" | "connected" | "error", text: s
   ui.status.textContent = text;
 }
 
+function errorContext(): ErrorContext {
+  return { baseUrl: ui.baseUrl.value.trim(), origin: location.origin };
+}
+
 function readConnection(): Connection {
   return { baseUrl: ui.baseUrl.value.trim(), apiKey: ui.apiKey.value.trim() };
 }
@@ -96,7 +100,7 @@ async function connect(): Promise<boolean> {
     setStatus("error", "Cannot connect");
     ui.connectionSummary.textContent = "";
     ui.connection.open = true;
-    errors.show(describeError(error));
+    errors.show(describeError(error, errorContext()));
     return false;
   } finally {
     ui.connect.disabled = false;
@@ -188,7 +192,7 @@ async function generate(): Promise<void> {
     } else {
       if (accepted) progress.finish("failed");
       else progress.hide();
-      errors.show(describeError(error));
+      errors.show(describeError(error, errorContext()));
     }
   } finally {
     setRunning(null);

@@ -9,6 +9,10 @@ export { EaselError, type ErrorCode };
  */
 export function toEaselError(error: unknown): EaselError {
   if (error instanceof EaselError) return error;
+  if (error instanceof TRPCClientError && error.shape === undefined && error.data === undefined) {
+    // No server envelope: the request itself failed (network down, CORS refused, aborted).
+    return toEaselError(error.cause ?? new Error(error.message));
+  }
   if (error instanceof TRPCClientError) {
     const easel = (error.data as { easel?: Record<string, unknown> } | undefined)?.easel;
     const code = isErrorCode(easel?.["code"]) ? easel["code"] : "internal_error";

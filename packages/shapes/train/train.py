@@ -91,7 +91,7 @@ def export_and_sample(ctx: Context, export_dir: Path, tokenizer_dir: Path, text_
         images = model.generate(prompts, seed=ctx.cfg["seed"], steps=20, guidance=ctx.cfg["guidance_scale"])
         shown = [f"{p} (held out)" if p in HELD_OUT_GRID else p for p in prompts]
         write_grid(samples_path, images, shown)
-        if ctx.cfg.get("latency_probe", True):
+        if ctx.cfg.get("latency_probe", True) and label.startswith("final"):
             report["latency_ms"] = model.latency()
     report["seconds"] = round(time.monotonic() - t0, 1)
     ctx.log.write("export", **report)

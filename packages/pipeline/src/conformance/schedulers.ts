@@ -240,7 +240,7 @@ function deterministicSample(name: string, flipped: boolean): Tensor {
 }
 
 /** diffusers' dummy model: `sample * t / (t + 1)` with t cast to float32. */
-function dummyModel(sample: Tensor, timestep: number): Tensor {
+export function dummyModel(sample: Tensor, timestep: number): Tensor {
   const t = f32(timestep);
   const denominator = f32(t + 1);
   return tensor(

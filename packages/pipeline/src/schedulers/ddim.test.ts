@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { tensor, zeros } from "../tensor/index.ts";
 import { DDIMScheduler } from "./ddim.ts";
 import { SchedulerError } from "./errors.ts";
+import { countingNoise } from "./test-helpers.ts";
 
 const sample = () =>
   tensor(
@@ -68,15 +69,3 @@ describe("DDIMScheduler", () => {
     );
   });
 });
-
-/** A NoiseSource of zeros that counts how many normals were drawn. */
-function countingNoise(): { drawn: () => number; randn: (n: number) => Float32Array } {
-  let drawn = 0;
-  return {
-    drawn: () => drawn,
-    randn: (n: number) => {
-      drawn += n;
-      return new Float32Array(n);
-    },
-  };
-}

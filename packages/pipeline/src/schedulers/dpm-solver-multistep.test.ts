@@ -1,85 +1,16 @@
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { type RunnerDeps, runFullLoopCase } from "../conformance/schedulers.ts";
-import { RandomState } from "../random/numpy.ts";
 import { type Tensor, tensor } from "../tensor/index.ts";
-import { parseSchedulerConfig } from "./config.ts";
 import { DPMSolverMultistepScheduler } from "./dpm-solver-multistep.ts";
 import { SchedulerError } from "./errors.ts";
+import { describeMultistepCases, dummyModel, maxAbsDiff, rampSample } from "./test-helpers.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
-const SHARED_VECTORS = path.resolve(
-  REPO_ROOT,
-  "../shared/reference/diffusers-scheduler-vectors.json",
-);
-const GOLDENS = fileURLToPath(new URL("./__goldens__/diffusers-multistep.json", import.meta.url));
-
-const deps: RunnerDeps = {
-  createScheduler: (config) =>
-    new DPMSolverMultistepScheduler(parseSchedulerConfig(config, () => {})),
-  numpyNoise: (seed) => new RandomState(seed),
-};
-
-function casesOf(file: string, prefix: string): Record<string, unknown>[] {
-  const doc = JSON.parse(readFileSync(file, "utf8")) as { full_loop: Record<string, unknown>[] };
-  return doc.full_loop.filter((c) => String(c["id"]).startsWith(prefix));
-}
-
-/** diffusers' test model `sample * t / (t + 1)` in float32. */
-function dummyModel(sample: Tensor, t: number): Tensor {
-  const tf = Math.fround(t);
-  const denominator = Math.fround(tf + 1);
-  return tensor(
-    sample.data.map((v) => Math.fround(v * tf) / denominator),
-    sample.dims,
-  );
-}
-
-/** diffusers' `dummy_sample_deter`, any batch size: element k of the (..., B) arange over n. */
-function rampSample(dims: readonly number[]): Tensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  return tensor(
-    Float32Array.from({ length: n }, (_, k) => k / n),
-    dims,
-  );
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
-}
-
-describe.skipIf(!existsSync(SHARED_VECTORS))(
-  "DPMSolverMultistepScheduler against diffusers' own tests",
-  () => {
-    const cases = existsSync(SHARED_VECTORS) ? casesOf(SHARED_VECTORS, "dpm_multi.") : [];
-    it("finds the dpm_multi cases in the shared vectors file", () => {
-      expect(cases.length).toBeGreaterThanOrEqual(3);
-    });
-    for (const c of cases) {
-      it(`passes ${String(c["id"])} within diffusers' tolerance`, () => {
-        // On failure the result lists each mismatching quantity, got against expected.
-        expect(runFullLoopCase(c, deps)).toEqual({ id: c["id"], status: "pass" });
-      });
-    }
-  },
-);
-if (!existsSync(SHARED_VECTORS)) console.warn("skipped: ../shared/reference absent");
-
-describe("DPMSolverMultistepScheduler against goldens from diffusers 0.42.1", () => {
-  const cases = casesOf(GOLDENS, "dpm_multi.");
-  it("has goldens for every solver variant", () => {
-    expect(cases.length).toBeGreaterThanOrEqual(30);
-  });
-  for (const c of cases) {
-    it(`reproduces ${String(c["id"])} (sums, values and timesteps)`, () => {
-      // On failure the result lists each mismatching quantity, got against expected.
-      expect(runFullLoopCase(c, deps)).toEqual({ id: c["id"], status: "pass" });
-    });
-  }
+describeMultistepCases({
+  className: "DPMSolverMultistepScheduler",
+  prefix: "dpm_multi",
+  create: (config) => new DPMSolverMultistepScheduler(config),
+  minShared: 3,
+  minGoldens: 30,
+  variants: "solver",
 });
 
 describe("DPMSolverMultistepScheduler", () => {

@@ -1,4 +1,4 @@
-import { type Tensor, tensor } from "../tensor/index.ts";
+import type { Tensor } from "../tensor/index.ts";
 import {
   checkSameDims,
   levelFromSigma,
@@ -162,8 +162,9 @@ export class DPMSolverMultistepScheduler extends MultistepSolver implements Sche
   }
 
   /**
-   * The shared conversion (x0 for DPM-Solver++, eps for DPM-Solver) of the first 3 channels of a
-   * learned-variance output; DPM-Solver's thresholding round-trips eps through x0.
+   * DPM-Solver's `convert_model_output`: the shared conversion (x0 for DPM-Solver++, eps for
+   * DPM-Solver) of the model output, or of its first 3 channels when the model also predicts its
+   * variance; DPM-Solver thresholds eps by a round trip through x0.
    */
   private convertOutput(raw: Tensor, sample: Tensor, index: number): Float32Array {
     const c = this.config;

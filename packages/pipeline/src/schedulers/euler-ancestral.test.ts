@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { tensor } from "../tensor/index.ts";
 import { EulerAncestralDiscreteScheduler } from "./euler-ancestral.ts";
+import { countingNoise } from "./test-helpers.ts";
 
 describe("EulerAncestralDiscreteScheduler", () => {
   it("draws one normal per element at every step, the last one included, like diffusers", () => {
@@ -31,15 +32,3 @@ describe("EulerAncestralDiscreteScheduler", () => {
     ).toThrow(/prediction_type must be one of epsilon, v_prediction/);
   });
 });
-
-/** A NoiseSource of zeros that counts how many normals were drawn. */
-function countingNoise(): { drawn: () => number; randn: (n: number) => Float32Array } {
-  let drawn = 0;
-  return {
-    drawn: () => drawn,
-    randn: (n: number) => {
-      drawn += n;
-      return new Float32Array(n);
-    },
-  };
-}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { tensor } from "../tensor/index.ts";
 import { LCMScheduler } from "./lcm.ts";
+import { countingNoise } from "./test-helpers.ts";
 
 const x = () => tensor(Float32Array.from([0.1, -0.2, 0.3, 0.4]), [1, 1, 2, 2]);
 
@@ -39,15 +40,3 @@ describe("LCMScheduler", () => {
     expect(() => s.setCustomTimesteps([1000])).toThrow(/integers in \[0, 999\], got 1000/);
   });
 });
-
-/** A NoiseSource of zeros that counts how many normals were drawn. */
-function countingNoise(): { drawn: () => number; randn: (n: number) => Float32Array } {
-  let drawn = 0;
-  return {
-    drawn: () => drawn,
-    randn: (n: number) => {
-      drawn += n;
-      return new Float32Array(n);
-    },
-  };
-}

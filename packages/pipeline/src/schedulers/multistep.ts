@@ -105,14 +105,12 @@ export function multistepSchedule(
     ? T - clippedCount(alphasCumprod, config.lambda_min_clipped)
     : T;
 
-  // linspace and leading space n+1 points and drop the last; trailing keeps T / n as its stride.
+  const spacing = config.timestep_spacing;
+  // linspace and leading spread n+1 points and drop the last; trailing steps by T / n.
   let timesteps =
-    config.timestep_spacing === "trailing"
+    spacing === "trailing"
       ? trailingTimesteps(lastTimestep, T / n)
-      : integerTimesteps(config.timestep_spacing, lastTimestep, n + 1, config.steps_offset).slice(
-          0,
-          -1,
-        );
+      : integerTimesteps(spacing, lastTimestep, n + 1, config.steps_offset).slice(0, -1);
 
   const logSigmas = logF32(trainSigmas);
   const sigmaMin = (rules.configSigmaBounds ? config.sigma_min : null) ?? trainSigmas[0]!;

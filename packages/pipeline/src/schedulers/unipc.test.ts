@@ -1,54 +1,17 @@
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { type RunnerDeps, runFullLoopCase } from "../conformance/schedulers.ts";
-import { RandomState } from "../random/numpy.ts";
 import { type Tensor, tensor } from "../tensor/index.ts";
 import type { SchedulerConfig } from "./config.ts";
-import { parseSchedulerConfig } from "./config.ts";
+import { describeMultistepCases, dummyModel, maxAbsDiff, rampSample } from "./test-helpers.ts";
 import { solveF32, UniPCMultistepScheduler } from "./unipc.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
-const SHARED_VECTORS = path.resolve(
-  REPO_ROOT,
-  "../shared/reference/diffusers-scheduler-vectors.json",
-);
-const GOLDENS = fileURLToPath(new URL("./__goldens__/diffusers-multistep.json", import.meta.url));
-
-const deps: RunnerDeps = {
-  createScheduler: (config) => new UniPCMultistepScheduler(parseSchedulerConfig(config, () => {})),
-  numpyNoise: (seed) => new RandomState(seed),
-};
-
-function casesOf(file: string, prefix: string): Record<string, unknown>[] {
-  const doc = JSON.parse(readFileSync(file, "utf8")) as { full_loop: Record<string, unknown>[] };
-  return doc.full_loop.filter((c) => String(c["id"]).startsWith(prefix));
-}
-
-/** diffusers' test model `sample * t / (t + 1)` in float32. */
-function dummyModel(sample: Tensor, t: number): Tensor {
-  const tf = Math.fround(t);
-  const denominator = Math.fround(tf + 1);
-  return tensor(
-    sample.data.map((v) => Math.fround(v * tf) / denominator),
-    sample.dims,
-  );
-}
-
-function rampSample(dims: readonly number[]): Tensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  return tensor(
-    Float32Array.from({ length: n }, (_, k) => k / n),
-    dims,
-  );
-}
-
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
-}
+describeMultistepCases({
+  className: "UniPCMultistepScheduler",
+  prefix: "unipc",
+  create: (config) => new UniPCMultistepScheduler(config),
+  minShared: 2,
+  minGoldens: 20,
+  variants: "predictor/corrector",
+});
 
 /** Runs the dummy loop; returns the final sample and the last step's input, output and x0. */
 function runLoop(config: SchedulerConfig, steps: number) {
@@ -67,36 +30,6 @@ function runLoop(config: SchedulerConfig, steps: number) {
   }
   return { scheduler: s, final: x, lastInput, lastModelOutput, lastX0 };
 }
-
-describe.skipIf(!existsSync(SHARED_VECTORS))(
-  "UniPCMultistepScheduler against diffusers' own tests",
-  () => {
-    const cases = existsSync(SHARED_VECTORS) ? casesOf(SHARED_VECTORS, "unipc.") : [];
-    it("finds the unipc cases in the shared vectors file", () => {
-      expect(cases.length).toBeGreaterThanOrEqual(2);
-    });
-    for (const c of cases) {
-      it(`passes ${String(c["id"])} within diffusers' tolerance`, () => {
-        // On failure the result lists each mismatching quantity, got against expected.
-        expect(runFullLoopCase(c, deps)).toEqual({ id: c["id"], status: "pass" });
-      });
-    }
-  },
-);
-if (!existsSync(SHARED_VECTORS)) console.warn("skipped: ../shared/reference absent");
-
-describe("UniPCMultistepScheduler against goldens from diffusers 0.42.1", () => {
-  const cases = casesOf(GOLDENS, "unipc.");
-  it("has goldens for every predictor/corrector variant", () => {
-    expect(cases.length).toBeGreaterThanOrEqual(20);
-  });
-  for (const c of cases) {
-    it(`reproduces ${String(c["id"])} (sums, values and timesteps)`, () => {
-      // On failure the result lists each mismatching quantity, got against expected.
-      expect(runFullLoopCase(c, deps)).toEqual({ id: c["id"], status: "pass" });
-    });
-  }
-});
 
 describe("UniPCMultistepScheduler", () => {
   it("ends bh1 on the x0 prediction when the final sigma is zero, where diffusers gives NaN", () => {

@@ -69,5 +69,22 @@ export function cors({
     if (allowOrigin !== null) c.header("access-control-allow-origin", allowOrigin);
     if (expose) c.header("access-control-expose-headers", expose);
     await next();
+    // A handler that returns a Response it built itself (tRPC's fetch adapter) does not get the
+    // headers prepared by c.header(): without this, browsers refuse every /trpc answer.
+    if (allowOrigin !== null && !c.res.headers.has("access-control-allow-origin")) {
+      const headers = {
+        "access-control-allow-origin": allowOrigin,
+        ...(expose && { "access-control-expose-headers": expose }),
+        ...(!anyOrigin && { vary: "Origin" }),
+      };
+      try {
+        for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+      } catch {
+        // Immutable headers (a Response straight from fetch()): copy it once.
+        const copy = new Response(c.res.body, c.res);
+        for (const [name, value] of Object.entries(headers)) copy.headers.set(name, value);
+        c.res = copy;
+      }
+    }
   };
 }
