@@ -169,6 +169,29 @@ describe.skipIf(!hasChromium)("the web example in Chromium against the real stac
     expect(pageErrors).toEqual([]);
   });
 
+  it("names the failure when the key is wrong or the gateway cannot be reached", async () => {
+    const other = await browser!.newPage(); // a fresh context: nothing remembered
+    try {
+      const wrongKey = new URLSearchParams({ baseUrl: stack!.baseUrl, apiKey: "sk-wrong" });
+      await other.goto(`${origin}/?${wrongKey}`);
+      const alert = other.getByRole("alert");
+      await alert.waitFor({ timeout: 10_000 });
+      expect(await alert.locator("#error-code").textContent()).toBe("unauthorized");
+      expect(await other.locator("#connection-status").textContent()).toBe("Cannot connect");
+
+      const closed = `http://127.0.0.1:${await freePort()}`;
+      const unreachable = new URLSearchParams({ baseUrl: closed, apiKey: stack!.apiKey });
+      await other.goto(`${origin}/?${unreachable}`);
+      await alert.waitFor({ timeout: 10_000 });
+      expect(await alert.locator("#error-code").textContent()).toBe("backend_unavailable");
+      expect(await alert.locator("#error-hint").textContent()).toBe(
+        `No answer from ${closed}. Is the gateway running, and does its EASEL_CORS_ORIGINS include ${origin}?`,
+      );
+    } finally {
+      await other.close();
+    }
+  });
+
   it("cancels a running job with the Cancel button and leaves the gallery as it was", async () => {
     await page.getByLabel("Steps").fill("150");
     await page.getByRole("button", { name: "Generate" }).click();

@@ -199,20 +199,10 @@ export function runRandnCase(raw: unknown, index: number, report: Report): void 
 
 /** CLI entry: returns the exit code. */
 export function main(argv: readonly string[]): number {
-  const fileArg = argv[0];
-  if (!fileArg) {
-    console.error("usage: pnpm --silent conformance:randn <numpy-randn.json>");
-    return 2;
-  }
-  const file = path.resolve(fileArg);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    console.error(`conformance:randn: cannot read ${file}: ${(error as Error).message}`);
-    return 2;
-  }
-  const cases = (parsed as { cases?: unknown } | null)?.cases;
+  const input = readJsonArgument(argv, "conformance:randn", "<numpy-randn.json>");
+  if (input === null) return 2;
+  const { file, doc } = input;
+  const cases = (doc as { cases?: unknown } | null)?.cases;
   if (!Array.isArray(cases) || cases.length === 0) {
     console.error(`conformance:randn: invalid file ${file}: expected a non-empty "cases" array`);
     return 2;

@@ -4,6 +4,8 @@
  * failed, 1 otherwise (runners use 2 themselves for unreadable input).
  */
 
+import { readFileSync } from "node:fs";
+import path from "node:path";
 /** Collects case results and prints them as they come. */
 export interface Report {
   pass(id: string): void;
@@ -66,4 +68,30 @@ export function createReport(write: (line: string) => void = (line) => console.l
       return skipped;
     },
   };
+}
+
+/**
+ * The JSON file a runner's first argument names, resolved to an absolute path; `null` after printing
+ * the usage line or `<command>: cannot read <file>: <why>` to stderr (the runner then exits with 2).
+ *
+ * @example
+ * const input = readJsonArgument(argv, "conformance:randn", "<numpy-randn.json>");
+ * if (input === null) return 2;
+ */
+export function readJsonArgument(
+  argv: readonly string[],
+  command: string,
+  argument: string,
+): { file: string; doc: unknown } | null {
+  if (!argv[0]) {
+    console.error(`usage: pnpm --silent ${command} ${argument}`);
+    return null;
+  }
+  const file = path.resolve(argv[0]);
+  try {
+    return { file, doc: JSON.parse(readFileSync(file, "utf8")) };
+  } catch (error) {
+    console.error(`${command}: cannot read ${file}: ${(error as Error).message}`);
+    return null;
+  }
 }

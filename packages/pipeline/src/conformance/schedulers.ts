@@ -15,11 +15,10 @@
  * (`"noise": {"source": "numpy_randn", "seed": S}`, see scripts/make_scheduler_goldens.py); otherwise
  * it is skipped as needing torch's RNG.
  */
-import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import type { NoiseSource, Scheduler } from "../schedulers/types.ts";
 import { type Tensor, tensor } from "../tensor/index.ts";
-import { createReport } from "./report.ts";
+import { createReport, readJsonArgument } from "./report.ts";
 
 /** How the runner builds schedulers and numpy noise; injectable so tests can use fakes. */
 export interface RunnerDeps {
@@ -472,20 +471,10 @@ export async function defaultRunnerDeps(): Promise<RunnerDeps> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const file = argv[0];
-  if (file === undefined) {
-    console.error("usage: conformance:schedulers <vectors.json>");
-    return 2;
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    console.error(`conformance:schedulers: cannot read ${file}: ${(error as Error).message}`);
-    return 2;
-  }
+  const input = readJsonArgument(argv, "conformance:schedulers", "<vectors.json>");
+  if (input === null) return 2;
   const report = createReport();
-  for (const r of runSchedulerVectors(doc, await defaultRunnerDeps())) {
+  for (const r of runSchedulerVectors(input.doc, await defaultRunnerDeps())) {
     if (r.status === "pass") report.pass(r.id);
     else if (r.status === "fail") report.fail(r.id, r.got, r.expected);
     else report.skip(r.id, r.reason);

@@ -275,22 +275,12 @@ export async function runTokenizerCases(
 
 /** CLI entry: returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const fileArg = argv[0];
-  if (!fileArg) {
-    console.error("usage: pnpm --silent conformance:tokenizer <vectors.json>");
-    return 2;
-  }
-  const file = path.resolve(fileArg);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, "utf8"));
-  } catch (error) {
-    console.error(`conformance:tokenizer: cannot read ${file}: ${(error as Error).message}`);
-    return 2;
-  }
+  const input = readJsonArgument(argv, "conformance:tokenizer", "<vectors.json>");
+  if (input === null) return 2;
+  const { file, doc } = input;
   const report = createReport();
   try {
-    await runTokenizerCases(parsed, path.dirname(file), report);
+    await runTokenizerCases(doc, path.dirname(file), report);
   } catch (error) {
     if (error instanceof ConformanceInputError) {
       console.error(`conformance:tokenizer: invalid vectors file ${file}: ${error.message}`);

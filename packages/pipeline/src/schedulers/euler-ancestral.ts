@@ -1,12 +1,12 @@
 import type { Tensor } from "../tensor/index.ts";
-import { addScaled, checkSteps, sigmaSafeAlphasCumprod } from "./common.ts";
+import { addScaled, sigmaSafeAlphasCumprod } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
   resolveSchedulerConfig,
   type SchedulerConfig,
 } from "./config.ts";
 import { SchedulerError } from "./errors.ts";
-import { kDiffusionSchedule, SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
+import { SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "EulerAncestralDiscreteScheduler";
@@ -38,19 +38,12 @@ export class EulerAncestralDiscreteScheduler extends SigmaScheduler implements S
 
   constructor(config: SchedulerConfig = {}) {
     const resolved = resolveSchedulerConfig(config, EULER_ANCESTRAL_DEFAULTS);
-    super(resolved, sigmaSafeAlphasCumprod(resolved, NAME));
+    // diffusers' Euler Ancestral has no Karras/exponential option: those config keys are ignored.
+    super(resolved, sigmaSafeAlphasCumprod(resolved, NAME), "interpolated");
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    checkSteps(NAME, numInferenceSteps, this.config.num_train_timesteps);
-    // diffusers' Euler Ancestral has no Karras/exponential option: those config keys are ignored.
-    const { sigmas, timesteps } = kDiffusionSchedule(
-      this.config,
-      this.trainSigmas,
-      numInferenceSteps,
-      "interpolated",
-      [null, null],
-    );
+    const { sigmas, timesteps } = this.kDiffusionSchedule(numInferenceSteps);
     this.startRun([...sigmas, 0], timesteps);
   }
 

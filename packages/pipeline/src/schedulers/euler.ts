@@ -1,11 +1,11 @@
 import type { Tensor } from "../tensor/index.ts";
-import { addScaled, checkSteps, sigmaSafeAlphasCumprod, sigmaSpacingOf } from "./common.ts";
+import { addScaled, sigmaSafeAlphasCumprod, sigmaSpacingOf } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
   resolveSchedulerConfig,
   type SchedulerConfig,
 } from "./config.ts";
-import { kDiffusionSchedule, SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
+import { SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "EulerDiscreteScheduler";
@@ -36,25 +36,18 @@ export class EulerDiscreteScheduler extends SigmaScheduler implements Scheduler 
 
   constructor(config: SchedulerConfig = {}) {
     const resolved = resolveSchedulerConfig(config, EULER_DEFAULTS);
-    super(resolved, sigmaSafeAlphasCumprod(resolved, NAME));
-    sigmaSpacingOf(resolved, NAME);
+    super(resolved, sigmaSafeAlphasCumprod(resolved, NAME), sigmaSpacingOf(resolved, NAME));
   }
 
   setTimesteps(numInferenceSteps: number): void {
     const c = this.config;
-    checkSteps(NAME, numInferenceSteps, c.num_train_timesteps);
-    const spacing = sigmaSpacingOf(c, NAME);
-    const { sigmas, timesteps } = kDiffusionSchedule(
-      c,
-      this.trainSigmas,
+    const { sigmas, timesteps } = this.kDiffusionSchedule(
       numInferenceSteps,
-      spacing,
       [c.sigma_min, c.sigma_max],
       c.interpolation_type === "log_linear",
     );
-    const a0 = this.alphasCumprod[0]!;
-    const sigmaLast =
-      c.final_sigmas_type === "sigma_min" ? f32(Math.sqrt(f32(f32(1 - a0) / a0))) : 0;
+    // "sigma_min" ends the run on the training sigma of t = 0 instead of 0.
+    const sigmaLast = c.final_sigmas_type === "sigma_min" ? this.trainSigmas[0]! : 0;
     const all = Float32Array.from([...sigmas, sigmaLast]);
     const continuous = c.timestep_type === "continuous" && c.prediction_type === "v_prediction";
     this.startRun(

@@ -1,18 +1,11 @@
 import type { Tensor } from "../tensor/index.ts";
-import {
-  addScaled,
-  alphasCumprodOf,
-  checkSteps,
-  clampInPlace,
-  makeBetas,
-  sigmaSpacingOf,
-} from "./common.ts";
+import { addScaled, alphasCumprodOf, clampInPlace, makeBetas, sigmaSpacingOf } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
   resolveSchedulerConfig,
   type SchedulerConfig,
 } from "./config.ts";
-import { kDiffusionSchedule, SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
+import { SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "HeunDiscreteScheduler";
@@ -46,36 +39,14 @@ export class HeunDiscreteScheduler extends SigmaScheduler implements Scheduler {
 
   constructor(config: SchedulerConfig = {}) {
     const resolved = resolveSchedulerConfig(config, HEUN_DEFAULTS);
-    super(
-      resolved,
-      alphasCumprodOf(
-        makeBetas({ ...resolved, rescale_betas_zero_snr: false }, NAME, [
-          "linear",
-          "scaled_linear",
-          "squaredcos_cap_v2",
-          "exp",
-        ]),
-      ),
-    );
-    sigmaSpacingOf(resolved, NAME);
+    const schedules = ["linear", "scaled_linear", "squaredcos_cap_v2", "exp"] as const;
+    const betas = makeBetas({ ...resolved, rescale_betas_zero_snr: false }, NAME, schedules);
+    super(resolved, alphasCumprodOf(betas), sigmaSpacingOf(resolved, NAME));
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    const c = this.config;
-    checkSteps(NAME, numInferenceSteps, c.num_train_timesteps);
-    const { sigmas, timesteps } = kDiffusionSchedule(
-      c,
-      this.trainSigmas,
-      numInferenceSteps,
-      sigmaSpacingOf(c, NAME),
-      [null, null],
-    );
-    const doubled: number[] = [sigmas[0]!];
-    for (let i = 1; i < sigmas.length; i++) doubled.push(sigmas[i]!, sigmas[i]!);
-    doubled.push(0);
-    const times: number[] = [timesteps[0]!];
-    for (let i = 1; i < timesteps.length; i++) times.push(timesteps[i]!, timesteps[i]!);
-    this.startRun(doubled, times);
+    const { sigmas, timesteps } = this.kDiffusionSchedule(numInferenceSteps);
+    this.startRun([...repeatAfterFirst(sigmas), 0], repeatAfterFirst(timesteps));
     this.pending = null;
   }
 
@@ -120,4 +91,9 @@ export class HeunDiscreteScheduler extends SigmaScheduler implements Scheduler {
     }
     return this.finishStep(index, prev, predOriginal, sample.dims);
   }
+}
+
+/** [v0, v1, v1, v2, v2, ...]: every value but the first twice, for the two visits of a Heun step. */
+function repeatAfterFirst(values: ArrayLike<number>): number[] {
+  return Array.from(values).flatMap((v, i) => (i === 0 ? [v] : [v, v]));
 }

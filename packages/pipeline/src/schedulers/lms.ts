@@ -1,11 +1,11 @@
 import type { Tensor } from "../tensor/index.ts";
-import { alphasCumprodOf, checkSteps, makeBetas, sigmaSpacingOf } from "./common.ts";
+import { alphasCumprodOf, makeBetas, sigmaSpacingOf } from "./common.ts";
 import {
   type ResolvedSchedulerConfig,
   resolveSchedulerConfig,
   type SchedulerConfig,
 } from "./config.ts";
-import { kDiffusionSchedule, SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
+import { SigmaScheduler, toDerivative } from "./sigma-scheduler.ts";
 import type { Scheduler, StepOptions, StepOutput } from "./types.ts";
 
 const NAME = "LMSDiscreteScheduler";
@@ -47,23 +47,12 @@ export class LMSDiscreteScheduler extends SigmaScheduler implements Scheduler {
 
   constructor(config: SchedulerConfig = {}) {
     const resolved = resolveSchedulerConfig(config, LMS_DEFAULTS);
-    super(
-      resolved,
-      alphasCumprodOf(makeBetas({ ...resolved, rescale_betas_zero_snr: false }, NAME)),
-    );
-    sigmaSpacingOf(resolved, NAME);
+    const betas = makeBetas({ ...resolved, rescale_betas_zero_snr: false }, NAME);
+    super(resolved, alphasCumprodOf(betas), sigmaSpacingOf(resolved, NAME));
   }
 
   setTimesteps(numInferenceSteps: number): void {
-    const c = this.config;
-    checkSteps(NAME, numInferenceSteps, c.num_train_timesteps);
-    const { sigmas, timesteps } = kDiffusionSchedule(
-      c,
-      this.trainSigmas,
-      numInferenceSteps,
-      sigmaSpacingOf(c, NAME),
-      [null, null],
-    );
+    const { sigmas, timesteps } = this.kDiffusionSchedule(numInferenceSteps);
     this.startRun([...sigmas, 0], timesteps);
     this.derivatives = [];
   }

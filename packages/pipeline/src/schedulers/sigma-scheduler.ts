@@ -2,6 +2,7 @@ import { type Tensor, tensor } from "../tensor/index.ts";
 import {
   addScaled,
   checkSameDims,
+  checkSteps,
   exponentialSigmas,
   floatTimesteps,
   indexForTimestep,
@@ -29,51 +30,6 @@ import type { StepOutput } from "./types.ts";
 const f32 = Math.fround;
 
 /**
- * The inference sigmas (descending, float64, without the final one) and matching timesteps of
- * Euler/Heun/LMS's `set_timesteps`: training sigmas interpolated at the spaced timesteps (or, for
- * Euler's `interpolation_type: "log_linear"`, n+1 log-spaced sigmas from sigma_max to sigma_min), then
- * optionally respaced (Karras/exponential) with timesteps recovered by `sigmaToT`. `bounds` are the
- * sigma_min/sigma_max overrides (null = the ends of the interpolated sigmas): only Euler declares
- * them in diffusers, so Heun and LMS pass nulls whatever the config file says.
- */
-export function kDiffusionSchedule(
-  config: ResolvedSchedulerConfig,
-  trainSigmas: Float32Array,
-  numInferenceSteps: number,
-  spacing: SigmaSpacing,
-  bounds: readonly [number | null, number | null],
-  logLinear = false,
-): { sigmas: Float64Array; timesteps: ArrayLike<number> } {
-  const timesteps = floatTimesteps(
-    config.timestep_spacing,
-    config.num_train_timesteps,
-    numInferenceSteps,
-    config.steps_offset,
-  );
-  let sigmas: Float64Array;
-  if (logLinear) {
-    const last = trainSigmas.length - 1;
-    const logs = torchLinspaceF32(
-      Math.log(trainSigmas[last]!),
-      Math.log(trainSigmas[0]!),
-      numInferenceSteps + 1,
-    );
-    sigmas = Float64Array.from(logs, (v) => f32(Math.exp(v)));
-  } else {
-    sigmas = interpOnIndexGrid(timesteps, trainSigmas);
-  }
-  if (spacing === "interpolated") return { sigmas, timesteps };
-  const logSigmas = logF32(trainSigmas);
-  const sigmaMin = bounds[0] ?? sigmas[sigmas.length - 1]!;
-  const sigmaMax = bounds[1] ?? sigmas[0]!;
-  const respaced =
-    spacing === "karras"
-      ? karrasSigmas(sigmaMin, sigmaMax, numInferenceSteps)
-      : exponentialSigmas(sigmaMin, sigmaMax, numInferenceSteps);
-  return { sigmas: respaced, timesteps: respaced.map((s) => sigmaToT(s, logSigmas)) };
-}
-
-/**
  * What Euler, Euler Ancestral, Heun and LMS share: a float32 sigma per schedule position, a step index
  * found from the first timestep seen (diffusers' `_init_step_index`), the `(sigma²+1)^-½` input scaling,
  * `x0 + noise * sigma` forward diffusion and the bookkeeping around each step.
@@ -88,11 +44,18 @@ export abstract class SigmaScheduler {
   protected sigmas: Float32Array;
   protected schedule: number[];
   protected stepIndex: number | null = null;
+  /** How sigmas are respaced after interpolation (Euler Ancestral ignores the config flags). */
+  private readonly spacing: SigmaSpacing;
   private ready = false;
 
-  protected constructor(config: ResolvedSchedulerConfig, alphasCumprod: Float32Array) {
+  protected constructor(
+    config: ResolvedSchedulerConfig,
+    alphasCumprod: Float32Array,
+    spacing: SigmaSpacing,
+  ) {
     this.config = config;
     this.alphasCumprod = alphasCumprod;
+    this.spacing = spacing;
     this.trainSigmas = sigmasFromAlphasCumprod(alphasCumprod);
     // Before setTimesteps diffusers holds the full training schedule; only initNoiseSigma reads it.
     this.sigmas = Float32Array.from([...this.trainSigmas].reverse().concat([0]));
@@ -129,6 +92,51 @@ export abstract class SigmaScheduler {
     checkSameDims(this.name, "noise", noise, original);
     const sigma = this.sigmaAt(indexForTimestep(this.schedule, timestep, this.name));
     return { data: addScaled(original.data, sigma, noise.data), dims: [...original.dims] };
+  }
+
+  /**
+   * Checks the step count and returns the inference sigmas (descending, float64, without the final one)
+   * and matching timesteps of Euler/Heun/LMS's `set_timesteps`: training sigmas interpolated at the
+   * spaced timesteps (or, for Euler's `interpolation_type: "log_linear"`, n+1 log-spaced sigmas from
+   * sigma_max to sigma_min), then optionally respaced (Karras/exponential) with timesteps recovered by
+   * `sigmaToT`. `bounds` are the sigma_min/sigma_max overrides (null = the ends of the interpolated
+   * sigmas): only Euler declares them in diffusers, so Heun and LMS ignore the config file's.
+   */
+  protected kDiffusionSchedule(
+    numInferenceSteps: number,
+    bounds: readonly [number | null, number | null] = [null, null],
+    logLinear = false,
+  ): { sigmas: Float64Array; timesteps: ArrayLike<number> } {
+    const c = this.config;
+    const trainSigmas = this.trainSigmas;
+    checkSteps(this.name, numInferenceSteps, c.num_train_timesteps);
+    const timesteps = floatTimesteps(
+      c.timestep_spacing,
+      c.num_train_timesteps,
+      numInferenceSteps,
+      c.steps_offset,
+    );
+    let sigmas: Float64Array;
+    if (logLinear) {
+      const last = trainSigmas.length - 1;
+      const logs = torchLinspaceF32(
+        Math.log(trainSigmas[last]!),
+        Math.log(trainSigmas[0]!),
+        numInferenceSteps + 1,
+      );
+      sigmas = Float64Array.from(logs, (v) => f32(Math.exp(v)));
+    } else {
+      sigmas = interpOnIndexGrid(timesteps, trainSigmas);
+    }
+    if (this.spacing === "interpolated") return { sigmas, timesteps };
+    const logSigmas = logF32(trainSigmas);
+    const sigmaMin = bounds[0] ?? sigmas[sigmas.length - 1]!;
+    const sigmaMax = bounds[1] ?? sigmas[0]!;
+    const respaced =
+      this.spacing === "karras"
+        ? karrasSigmas(sigmaMin, sigmaMax, numInferenceSteps)
+        : exponentialSigmas(sigmaMin, sigmaMax, numInferenceSteps);
+    return { sigmas: respaced, timesteps: respaced.map((s) => sigmaToT(s, logSigmas)) };
   }
 
   /** Starts a run on `sigmas` (one per timestep plus the final one) and `timesteps`, both cast to float32. */

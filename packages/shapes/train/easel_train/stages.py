@@ -57,9 +57,13 @@ def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
 
 
 def _clock_for(ctx: Context, stage_cfg: dict, ck: dict | None) -> StageClock:
+    """The stage's length comes from the current config and budget; a checkpoint only supplies progress.
+
+    So a resumed run may be given more (or less) time, e.g. on a machine busier than expected.
+    """
     steps, seconds = stage_budget(stage_cfg, ctx.budget_minutes)
     if ck is not None:
-        return StageClock(ck["clock"]["steps"], ck["clock"]["seconds"], ck["clock"]["step"], ck["clock"]["elapsed"])
+        return StageClock(steps, seconds, ck["clock"]["step"], ck["clock"]["elapsed"])
     return StageClock(steps, seconds)
 
 
@@ -158,6 +162,12 @@ def stage_vae(ctx: Context, image_encoder: ImageEncoder):
     vae.train()
     while not clock.done:
         x = ctx.batch_images(np.random.randint(0, n, sc["batch_size"]))
+        crop = sc.get("crop")
+        if crop and clock.progress < sc.get("crop_until", 1.0):
+            # The autoencoder is convolutional: random crops teach colours and edges at a
+            # fraction of the cost; the last part of the stage runs at full size.
+            top, left = np.random.randint(0, x.shape[-1] - crop + 1, 2)
+            x = x[:, :, top : top + crop, left : left + crop]
         posterior = vae.encode(x).latent_dist
         rec = vae.decode(posterior.sample()).sample
         l1 = (rec - x).abs().mean()
