@@ -3,6 +3,8 @@
  * markers); the suite fails when the document and the table it runs drift apart.
  *
  *   pnpm exec tsx test/adversarial/print-table.ts
+ *
+ * Paste the rows in, then `pnpm biome format --write docs/ERRORS.md` (it pads the columns).
  */
 import { caseTableMarkdown } from "./docs-table.ts";
 

@@ -36,11 +36,17 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 const size = z.int().min(LIMITS.sizeMin).max(LIMITS.sizeMax).multipleOf(LIMITS.sizeMultiple);
 
-/** A prompt: non-empty after trimming, bounded, no control characters other than whitespace. */
+// A lone surrogate has no UTF-8 form: the tokenizer and the idempotency hash would both see
+// U+FFFD, so "a\ud800" and "a\ufffd" would be one prompt and one Idempotency-Key body.
+const wellFormed = (s: string) => !/\p{Cs}/u.test(s);
+const WELL_FORMED = { message: "must be well-formed Unicode (no lone surrogates)" };
+
+/** A prompt: non-empty after trimming, bounded, well-formed, no control characters but whitespace. */
 export const promptSchema = z
   .string()
   .max(LIMITS.promptMaxChars)
   .refine((s) => s.trim().length > 0, { message: "must not be empty" })
+  .refine(wellFormed, WELL_FORMED)
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), {
     message: "must not contain control characters",
@@ -52,7 +58,7 @@ export const promptSchema = z
  */
 export const generationInputSchema = z.strictObject({
   prompt: promptSchema,
-  negative_prompt: z.string().max(LIMITS.promptMaxChars).optional(),
+  negative_prompt: z.string().max(LIMITS.promptMaxChars).refine(wellFormed, WELL_FORMED).optional(),
   width: size.optional(),
   height: size.optional(),
   steps: z.int().min(LIMITS.stepsMin).max(LIMITS.stepsMax).optional(),

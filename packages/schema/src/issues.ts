@@ -65,6 +65,10 @@ function article(expected: string): string {
 }
 
 function preview(value: unknown): string {
-  const text = typeof value === "string" ? JSON.stringify(value) : String(JSON.stringify(value));
+  // Never serialise a whole object or array: it can be megabytes, or nested deeper than the stack
+  // (a body of 100,000 nested arrays made JSON.stringify throw RangeError, a 500).
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object" && value !== null) return "an object";
+  const text = typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : String(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

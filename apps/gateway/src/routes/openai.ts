@@ -47,11 +47,15 @@ export function openAiRoutes({
       num_images: body.n,
     });
     const idempotencyKey = c.req.header("idempotency-key");
-    const job = await jobs.create(
-      { id: key.id, name: key.name },
-      { ...(body.model === undefined ? {} : { model: body.model }), input },
-      idempotencyKey === undefined ? {} : { idempotencyKey },
-    );
+    const job = await jobs
+      .create(
+        { id: key.id, name: key.name },
+        { ...(body.model === undefined ? {} : { model: body.model }), input },
+        idempotencyKey === undefined ? {} : { idempotencyKey },
+      )
+      .catch((error: unknown) => {
+        throw asOpenAiParam(error);
+      });
     const done = await jobs.waitFor(
       { id: key.id, name: key.name },
       job.id,
@@ -113,6 +117,23 @@ export function openAiRoutes({
   app.all("/files/:id/:index", methodNotAllowed("GET, HEAD"));
 
   return app;
+}
+
+/** Inference names fields as in our job input (`input.num_images`); this route's are OpenAI's (`n`). */
+const OPENAI_PARAMS: Record<string, string> = {
+  "input.num_images": "n",
+  "input.width": "size",
+  "input.height": "size",
+};
+
+function asOpenAiParam(error: unknown): unknown {
+  if (!(error instanceof EaselError) || !error.param?.startsWith("input.")) return error;
+  const param = OPENAI_PARAMS[error.param] ?? error.param.slice("input.".length);
+  return new EaselError(error.code, error.message, {
+    param,
+    ...(error.retryAfter === undefined ? {} : { retryAfter: error.retryAfter }),
+    cause: error,
+  });
 }
 
 async function readJson(request: Request): Promise<unknown> {

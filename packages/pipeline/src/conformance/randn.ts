@@ -16,11 +16,10 @@
  * 2 if the file cannot be read or holds no cases.
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { RandomState } from "../random/numpy.ts";
-import { createReport, type Report } from "./report.ts";
+import { createReport, type Report, readJsonArgument } from "./report.ts";
 
 /** One numpy call: which distribution and how many values. */
 export interface RandomCall {

@@ -23,7 +23,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ClipTokenizer, readHfVocabulary } from "../tokenizer/clip.ts";
 import { type BpeVocabulary, loadOpenAiVocab } from "../tokenizer/openai-vocab.ts";
-import { createReport, type Report } from "./report.ts";
+import { createReport, type Report, readJsonArgument } from "./report.ts";
 
 /** One tokenizer case, normalized from any of the file's case lists. */
 export interface TokenizerCase {

@@ -5,21 +5,7 @@ import { SchedulerError } from "./errors.ts";
 import { EulerDiscreteScheduler } from "./euler.ts";
 import { LCMScheduler } from "./lcm.ts";
 import { PNDMScheduler } from "./pndm.ts";
-
-// Stable Diffusion 1.5's scheduler/scheduler_config.json as published (diffusers 0.6 era).
-const SD15 = {
-  _class_name: "PNDMScheduler",
-  _diffusers_version: "0.6.0",
-  beta_end: 0.012,
-  beta_schedule: "scaled_linear",
-  beta_start: 0.00085,
-  num_train_timesteps: 1000,
-  set_alpha_to_one: false,
-  skip_prk_steps: true,
-  steps_offset: 1,
-  trained_betas: null,
-  clip_sample: false,
-};
+import { SD15_SCHEDULER_CONFIG as SD15 } from "./test-helpers.ts";
 
 describe("parseSchedulerConfig", () => {
   it("accepts a real scheduler_config.json without warnings", () => {

@@ -3,19 +3,7 @@ import { DPMSolverMultistepScheduler } from "./dpm-solver-multistep.ts";
 import { SchedulerError } from "./errors.ts";
 import { EulerDiscreteScheduler } from "./euler.ts";
 import { createScheduler, resolveSchedulerName, SCHEDULER_NAMES } from "./registry.ts";
-
-const SD15 = {
-  _class_name: "PNDMScheduler",
-  _diffusers_version: "0.6.0",
-  beta_end: 0.012,
-  beta_schedule: "scaled_linear",
-  beta_start: 0.00085,
-  num_train_timesteps: 1000,
-  set_alpha_to_one: false,
-  skip_prk_steps: true,
-  steps_offset: 1,
-  trained_betas: null,
-};
+import { SD15_SCHEDULER_CONFIG as SD15 } from "./test-helpers.ts";
 
 describe("scheduler registry", () => {
   it("knows every diffusers class and the aliases of the module contract", () => {

@@ -22,6 +22,21 @@ const MULTISTEP_GOLDENS = fileURLToPath(
   new URL("./__goldens__/diffusers-multistep.json", import.meta.url),
 );
 
+/** Stable Diffusion 1.5's scheduler/scheduler_config.json as published (diffusers 0.6 era). */
+export const SD15_SCHEDULER_CONFIG = {
+  _class_name: "PNDMScheduler",
+  _diffusers_version: "0.6.0",
+  beta_end: 0.012,
+  beta_schedule: "scaled_linear",
+  beta_start: 0.00085,
+  num_train_timesteps: 1000,
+  set_alpha_to_one: false,
+  skip_prk_steps: true,
+  steps_offset: 1,
+  trained_betas: null,
+  clip_sample: false,
+};
+
 /** A sample of any shape holding `k / n` at flat index k. */
 export function rampSample(dims: readonly number[]): Tensor {
   const n = dims.reduce((a, b) => a * b, 1);

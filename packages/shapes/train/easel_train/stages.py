@@ -209,9 +209,11 @@ def cache_latents(ctx: Context, vae) -> dict:
         return torch.load(path, map_location="cpu")
     vae.eval()
     t0 = time.monotonic()
+    # The corpus is in random order, so its first `count` images are a fair sample of it.
+    count = min(ctx.cfg["unet_train"].get("latent_cache_count", len(ctx.images)), len(ctx.images))
     means, stds, l1s = [], [], []
-    for start in range(0, len(ctx.images), 256):
-        idx = np.arange(start, min(start + 256, len(ctx.images)))
+    for start in range(0, count, 256):
+        idx = np.arange(start, min(start + 256, count))
         x = ctx.batch_images(idx)
         dist = vae.encode(x).latent_dist
         means.append(dist.mean.half().cpu())
@@ -277,7 +279,7 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None):
         # once (forward only) instead of every step, which on a CPU costs about as much as the UNet.
         text_encoder.eval()
         tc = time.monotonic()
-        unique, inverse = np.unique(ctx.ids, axis=0, return_inverse=True)
+        unique, inverse = np.unique(ctx.ids[:n], axis=0, return_inverse=True)
         inverse = torch.from_numpy(inverse.reshape(-1))
         with torch.no_grad():
             cached = torch.cat([
