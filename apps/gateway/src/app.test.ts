@@ -202,7 +202,11 @@ describe("jobs through tRPC", () => {
       },
     );
     expect(stranger.status).toBe(404);
-    expect((await stranger.json()).error.data.easel.code).toBe("not_found");
+    const { error } = await stranger.json();
+    expect(error.data.easel.code).toBe("not_found");
+    // tRPC's own code agrees with the HTTP status, so tRPC clients see NOT_FOUND, not a 500.
+    expect(error.data.code).toBe("NOT_FOUND");
+    expect(error.code).toBe(-32004);
   });
 
   it("returns the same job for a replayed Idempotency-Key and 422 for another body", async () => {

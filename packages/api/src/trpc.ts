@@ -110,10 +110,19 @@ const t = initTRPC.context<ApiContext>().create({
   errorFormatter({ shape, error, ctx }) {
     const easel = toEaselError(error);
     const data = easelErrorData(easel, ctx?.requestId ?? "");
+    // tRPC's own code follows our status too, so tRPC clients see NOT_FOUND rather than a 500.
+    const trpcCode = TRPC_CODE_BY_STATUS[data.status] ?? "INTERNAL_SERVER_ERROR";
     return {
       ...shape,
       message: easel.message,
-      data: { ...shape.data, stack: undefined, easel: data },
+      code: TRPC_JSONRPC_CODES[trpcCode] ?? shape.code,
+      data: {
+        ...shape.data,
+        code: trpcCode,
+        httpStatus: data.status,
+        stack: undefined,
+        easel: data,
+      },
     };
   },
 });
