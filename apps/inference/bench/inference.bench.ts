@@ -54,13 +54,17 @@ function pickModel(): { name: string; dir: string; steps: number | undefined } {
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return sorted.length % 2
+    ? (sorted[mid] ?? Number.NaN)
+    : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
 
 function percentile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+  return (
+    sorted[Math.max(0, Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN
+  );
 }
 
 function peakRssMb(pid: number): number {
@@ -150,11 +154,14 @@ async function main(): Promise<void> {
     `EASEL_MAX_BATCH=${process.env["EASEL_MAX_BATCH"] ?? "8 (default)"}`,
     `EASEL_BATCH_WAIT_MS=${process.env["EASEL_BATCH_WAIT_MS"] ?? "20 (default)"}`,
   ].join(", ");
-  console.error(`model ${model.name} (${model.dir}); ${settings}; ${requests} requests x ${reps} reps per level`);
+  console.error(
+    `model ${model.name} (${model.dir}); ${settings}; ${requests} requests x ${reps} reps per level`,
+  );
 
   const instances: Instance[] = [];
   try {
-    for (const batching of [true, false]) instances.push(await startInstance(batching, model, threads));
+    for (const batching of [true, false])
+      instances.push(await startInstance(batching, model, threads));
     const input = { prompt: "a big red circle", ...(model.steps ? { steps: model.steps } : {}) };
     // First-request costs (JIT, allocator growth) are not load figures.
     for (const { service } of instances) await runLoad(service, 8, 8, input);
@@ -207,7 +214,8 @@ async function main(): Promise<void> {
       );
     }
     const ratio = (concurrency: number) =>
-      (medianAt.get(`true|${concurrency}`) ?? Number.NaN) / (medianAt.get(`false|${concurrency}`) ?? Number.NaN);
+      (medianAt.get(`true|${concurrency}`) ?? Number.NaN) /
+      (medianAt.get(`false|${concurrency}`) ?? Number.NaN);
     lines.push(
       "",
       `Throughput, batching on / off: ${CONCURRENCY.map((c) => `c=${c} ${ratio(c).toFixed(2)}x`).join(", ")}; at concurrency 8: **${ratio(8).toFixed(2)}x**`,

@@ -11,9 +11,9 @@ import {
 } from "@easel/schema";
 import type { ObjectStore } from "@easel/storage";
 import { type Context, Hono } from "hono";
-import { z } from "zod";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
+import { z } from "zod";
 import { requireSignature } from "./auth.ts";
 import type { EventHub, LoggedEvent } from "./events.ts";
 import type { Logger } from "./logger.ts";

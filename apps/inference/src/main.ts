@@ -89,8 +89,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stderr.write(
-    `${JSON.stringify({ level: "error", msg: "fatal", error: String(error?.message ?? error) })}\n`,
-  );
+  // Configuration errors name the variable and the rule, never its value (it may be the secret).
+  createLogger("inference", (line) => process.stderr.write(`${line}\n`)).error("fatal", {
+    error: String(error?.message ?? error),
+  });
   process.exit(1);
 });

@@ -163,7 +163,8 @@ describe("PredictionService", () => {
     });
     const { service } = await setup({ maxBatchSize: 4 }, generator);
     await service.create("first", body("x", { steps: 2 }), "1");
-    while (service.get("first")?.status !== "processing") await new Promise((r) => setTimeout(r, 5));
+    while (service.get("first")?.status !== "processing")
+      await new Promise((r) => setTimeout(r, 5));
     for (const id of ["b1", "b2", "b3"]) await service.create(id, body(id), id);
     generator.gate = undefined;
     release();

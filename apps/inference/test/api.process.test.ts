@@ -23,11 +23,11 @@ const model = modelUnderTest();
 /** Every prompt sent in this file: none of them may appear in the service's logs. */
 const PROMPTS = {
   main: model.prompt,
-  poll: "a small blue square",
+  poll: "a big blue square",
   idem: "a big green triangle",
   sse: "a small yellow star",
-  cancel: "a big purple heart",
-  formats: "a big red circle on the left",
+  cancel: "a big purple star",
+  formats: "a big green square",
   metrics: "two small blue squares",
   batch: "a small green circle",
 };
@@ -96,7 +96,8 @@ describe("the inference service process with a real S3-compatible store", () => 
     expect(prediction.metrics.total_ms).toBeGreaterThan(0);
     const [stored] = prediction.output?.images ?? [];
     expect(stored?.key).toBe("predictions/wait-1/0.png");
-    if (store.kind === "s3") expect(stored?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/easel-test\//);
+    if (store.kind === "s3")
+      expect(stored?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/easel-test\//);
     const [fetched] = await fetchImages(service.url, prediction);
     expect(fetched?.contentType).toBe("image/png");
     expect(fetched?.image.width).toBe(stored?.width);
@@ -152,12 +153,7 @@ describe("the inference service process with a real S3-compatible store", () => 
   });
 
   it("streams events with increasing ids over SSE and resumes after Last-Event-ID", async () => {
-    const put = await signedFetch(
-      service.url,
-      "PUT",
-      "/v1/predictions/sse-1",
-      input(PROMPTS.sse),
-    );
+    const put = await signedFetch(service.url, "PUT", "/v1/predictions/sse-1", input(PROMPTS.sse));
     expect(put.status).toBe(202);
     const stream = await signedFetch(service.url, "GET", "/v1/predictions/sse-1/events");
     expect(stream.status).toBe(200);
@@ -215,11 +211,9 @@ describe("the inference service process with a real S3-compatible store", () => 
         events.push(event);
         if (event.event === "progress" && cancelStatus === undefined) {
           cancelStatus = 0;
-          void signedFetch(service.url, "POST", "/v1/predictions/cancel-1/cancel").then(
-            (r) => {
-              cancelStatus = r.status;
-            },
-          );
+          void signedFetch(service.url, "POST", "/v1/predictions/cancel-1/cancel").then((r) => {
+            cancelStatus = r.status;
+          });
         }
         return event.event === "canceled";
       },
@@ -292,7 +286,9 @@ describe("the inference service process with a real S3-compatible store", () => 
       const prediction = (await response.json()) as Prediction;
       const stored = prediction.output?.images[0];
       expect(stored?.format).toBe(format);
-      expect(stored?.key).toBe(`predictions/format-${format}/0.${format === "jpeg" ? "jpg" : "webp"}`);
+      expect(stored?.key).toBe(
+        `predictions/format-${format}/0.${format === "jpeg" ? "jpg" : "webp"}`,
+      );
       const [fetched] = await fetchImages(service.url, prediction);
       expect(fetched?.contentType).toBe(`image/${format}`);
       expect(fetched?.format).toBe(format);
@@ -341,7 +337,9 @@ describe("the inference service process with a real S3-compatible store", () => 
       headers: { "x-request-id": "trace-abc-123" },
     });
     expect(response.headers.get("x-request-id")).toBe("trace-abc-123");
-    await eventually(() => (service.stdout.some((l) => l.includes("trace-abc-123")) ? true : undefined));
+    await eventually(() =>
+      service.stdout.some((l) => l.includes("trace-abc-123")) ? true : undefined,
+    );
     const lines = service.stdout.map((line) => JSON.parse(line) as Record<string, unknown>);
     const requests = lines.filter((l) => l["msg"] === "request");
     expect(requests.length).toBeGreaterThan(10);

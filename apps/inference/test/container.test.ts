@@ -172,8 +172,12 @@ describe("onnxruntime-node install choice", () => {
     requirements: Record<string, string[]>;
     manifests: Record<string, Record<string, unknown>>;
   };
-  const gpu = parseDockerfile(readFileSync(resolve(DOCKER_DIR, "inference.gpu.Dockerfile"), "utf8"));
-  const cpu = parseDockerfile(readFileSync(resolve(DOCKER_DIR, "inference.cpu.Dockerfile"), "utf8"));
+  const gpu = parseDockerfile(
+    readFileSync(resolve(DOCKER_DIR, "inference.gpu.Dockerfile"), "utf8"),
+  );
+  const cpu = parseDockerfile(
+    readFileSync(resolve(DOCKER_DIR, "inference.cpu.Dockerfile"), "utf8"),
+  );
 
   it("the GPU image installs the CUDA 12 provider at build time and fails the build without it", () => {
     const install = all(gpu.stages[0]!, "RUN").find((r) => r.includes("script/install.js"));
@@ -184,7 +188,10 @@ describe("onnxruntime-node install choice", () => {
       f.replace("./", ""),
     );
     expect(files).toContain("libonnxruntime_providers_cuda.so");
-    for (const checked of ["libonnxruntime_providers_cuda.so", "libonnxruntime_providers_shared.so"]) {
+    for (const checked of [
+      "libonnxruntime_providers_cuda.so",
+      "libonnxruntime_providers_shared.so",
+    ]) {
       expect(files).toContain(checked);
       expect(install).toContain(`test -f "$ort/bin/napi-v6/linux/x64/${checked}"`);
     }
@@ -233,10 +240,10 @@ describe("infra/compose/compose.yaml", () => {
     const env = inference?.["environment"] as Record<string, string>;
     expect(env["EASEL_S3_FORCE_PATH_STYLE"]).toBe("1");
     expect(env["EASEL_S3_ENDPOINT"]).toBe("http://localhost:9000");
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose's interpolation, not a template
     expect(env["EASEL_S3_BUCKET"]).toBe("${EASEL_S3_BUCKET:-easel-images}");
-    expect((createBucket?.["environment"] as Record<string, string>)["BUCKET"]).toBe(
-      env["EASEL_S3_BUCKET"],
-    );
+    const bucketEnv = (createBucket?.["environment"] ?? {}) as Record<string, string>;
+    expect(bucketEnv["BUCKET"]).toBe(env["EASEL_S3_BUCKET"]);
     expect(env["EASEL_SHARED_SECRET"]).toMatch(/^\$\{EASEL_SHARED_SECRET:\?/);
   });
 
@@ -247,7 +254,8 @@ describe("infra/compose/compose.yaml", () => {
 });
 
 const hadolint = [resolve(REPO_ROOT, "infra/.venv/bin/hadolint")].find((p) => existsSync(p));
-if (!hadolint) console.warn("skipped hadolint: infra/.venv/bin/hadolint absent (infra/validate.sh installs it)");
+if (!hadolint)
+  console.warn("skipped hadolint: infra/.venv/bin/hadolint absent (infra/validate.sh installs it)");
 
 describe.skipIf(!hadolint)("hadolint", () => {
   it.each(IMAGES)("finds nothing to report in $file, down to info level", ({ file }) => {

@@ -54,8 +54,14 @@ describe("the inference service process under faults", () => {
 
   it("resumes a prediction cut off by SIGKILL when restarted on the same state, losing nothing", async () => {
     const first = await start({ EASEL_BATCHING: "0" });
-    expect((await put(first, "crash-running", { input: { prompt: model.prompt, ...model.slow } })).status).toBe(202);
-    expect((await put(first, "crash-queued", { input: { prompt: model.prompt, ...model.quick } })).status).toBe(202);
+    expect(
+      (await put(first, "crash-running", { input: { prompt: model.prompt, ...model.slow } }))
+        .status,
+    ).toBe(202);
+    expect(
+      (await put(first, "crash-queued", { input: { prompt: model.prompt, ...model.quick } }))
+        .status,
+    ).toBe(202);
     await untilStepping(first, "crash-running");
     expect(await first.stop("SIGKILL")).toBeNull();
     expect((await journaled(first, "crash-running")).prediction.status).toBe("processing");
@@ -79,9 +85,13 @@ describe("the inference service process under faults", () => {
     await put(service, "full-running", { input: { prompt: model.prompt, ...model.slow } });
     await untilStepping(service, "full-running");
     for (const id of ["full-q1", "full-q2"]) {
-      expect((await put(service, id, { input: { prompt: model.prompt, ...model.quick } })).status).toBe(202);
+      expect(
+        (await put(service, id, { input: { prompt: model.prompt, ...model.quick } })).status,
+      ).toBe(202);
     }
-    const refused = await put(service, "full-refused", { input: { prompt: model.prompt, ...model.quick } });
+    const refused = await put(service, "full-refused", {
+      input: { prompt: model.prompt, ...model.quick },
+    });
     expect(refused.status).toBe(503);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("queue_full");
@@ -89,7 +99,9 @@ describe("the inference service process under faults", () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: "BUSY", queue_depth: 2, in_flight: 1 });
     // Nothing of the refused request was kept: once there is room, the same id is accepted.
-    expect((await signedFetch(service.url, "GET", "/v1/predictions/full-refused")).status).toBe(404);
+    expect((await signedFetch(service.url, "GET", "/v1/predictions/full-refused")).status).toBe(
+      404,
+    );
     await signedFetch(service.url, "POST", "/v1/predictions/full-running/cancel");
     await pollUntilDone(service.url, "full-q2");
     const retried = await put(

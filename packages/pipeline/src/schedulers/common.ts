@@ -13,9 +13,10 @@ import { SchedulerError } from "./errors.ts";
  */
 
 /**
- * Rounds a double to the nearest float32. Every module binds its own `const f32 = Math.fround` rather
- * than importing one: where a loader turns imports into property reads (CommonJS output, vitest's
- * module transform), a per-element call through an imported binding costs ~20x in the hot loops.
+ * Rounds a double to the nearest float32. Every scheduler module binds its own `const f32 = Math.fround`
+ * rather than importing one: where a loader turns imports into property reads (tsx or esbuild emitting
+ * CommonJS, vitest's module transform), per-element calls through an imported binding made step()
+ * 5-15x slower on a [2, 4, 64, 64] latent.
  */
 const f32 = Math.fround;
 

@@ -46,6 +46,7 @@ export function rampSample(dims: readonly number[]): Tensor {
   );
 }
 
+/** The largest elementwise |a - b| (0 means bit-equal but for signed zeros). */
 export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));

@@ -22,7 +22,9 @@ export function zeros(dims: readonly number[]): Tensor {
 /** Wraps data with dims, checking that the sizes agree. */
 export function tensor(data: Float32Array, dims: readonly number[]): Tensor {
   if (data.length !== sizeOf(dims)) {
-    throw new RangeError(`tensor: data has ${data.length} elements but dims [${dims}] need ${sizeOf(dims)}`);
+    throw new RangeError(
+      `tensor: data has ${data.length} elements but dims [${dims}] need ${sizeOf(dims)}`,
+    );
   }
   return { data, dims: [...dims] };
 }
