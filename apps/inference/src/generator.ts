@@ -6,8 +6,8 @@ import type { RgbImage } from "@easel/pipeline";
  */
 export interface ImageGenerator {
   readonly info: ModelInfo;
-  /** Throws the pipeline's InvalidParameterError (param + limit) for requests this model cannot run. */
-  validate(request: GenerateRequest): void;
+  /** Rejects with the pipeline's InvalidParameterError (param + limit) for requests this model cannot run. */
+  validate(request: GenerateRequest): void | Promise<void>;
   /** Runs requests that share size, steps and scheduler through the same model calls. */
   generateBatch(requests: GenerateRequest[], options: BatchOptions): Promise<GenerateResult[]>;
   dispose(): Promise<void>;

@@ -74,6 +74,7 @@ export class PredictionService {
   /** Predictions whose terminal record is being written. */
   private readonly finishing = new Set<string>();
   private reserving = 0;
+  private readonly creating = new Map<string, Promise<unknown>>();
   private accepting = false;
   private stopping = false;
   private worker: Promise<void> | null = null;
@@ -123,7 +124,7 @@ export class PredictionService {
         continue;
       }
       try {
-        const job = this.jobFor(record);
+        const job = await this.jobFor(record);
         record.prediction.status = "queued";
         record.prediction.started_at = null;
         record.prediction.progress = null;
@@ -157,6 +158,28 @@ export class PredictionService {
     body: CreatePrediction,
     inputHash: string,
     context: RequestContext = {},
+  ): Promise<{ prediction: Prediction; created: boolean }> {
+    // Validation runs in the pipeline's worker thread (asynchronous): creations of one id are
+    // serialized so that two concurrent PUTs cannot both create it.
+    const inFlight = this.creating.get(id);
+    if (inFlight) {
+      await inFlight.catch(() => {});
+      return await this.create(id, body, inputHash, context);
+    }
+    const creation = this.createOnce(id, body, inputHash, context);
+    this.creating.set(id, creation);
+    try {
+      return await creation;
+    } finally {
+      this.creating.delete(id);
+    }
+  }
+
+  private async createOnce(
+    id: string,
+    body: CreatePrediction,
+    inputHash: string,
+    context: RequestContext,
   ): Promise<{ prediction: Prediction; created: boolean }> {
     const existing = this.records.get(id);
     if (existing) {
@@ -204,7 +227,7 @@ export class PredictionService {
         metrics: { queue_ms: null, predict_ms: null, total_ms: null, batch_size: null },
       },
     };
-    const job = this.jobFor(record); // validates against the model before anything is accepted
+    const job = await this.jobFor(record); // validates against the model before anything is accepted
     if (this.queue.depth + this.reserving >= config.queueCapacity) {
       throw new EaselError(
         "queue_full",
@@ -564,7 +587,7 @@ export class PredictionService {
     return record.prediction.status === "processing" && !this.finishing.has(record.prediction.id);
   }
 
-  private jobFor(record: PredictionRecord): Job {
+  private async jobFor(record: PredictionRecord): Promise<Job> {
     const p = record.prediction;
     const generator = this.deps.models.get(p.model);
     if (!generator)
@@ -587,7 +610,7 @@ export class PredictionService {
     };
     if (input.image !== undefined) request.image = decodeInputImage(input.image, request);
     try {
-      generator.validate(request);
+      await generator.validate(request);
     } catch (error) {
       if (error instanceof InvalidParameterError) {
         throw new EaselError(
