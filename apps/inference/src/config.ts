@@ -37,6 +37,8 @@ export interface InferenceConfig {
   executionProvider: "cpu" | "cuda";
   /** A prediction interrupted by a crash this many times is failed instead of retried. */
   maxAttempts: number;
+  /** Finished predictions are forgotten (memory and journal) this long after they end. */
+  retentionMs: number;
   /** Include prompt text in logs (off by default: prompts are user data). */
   logPrompts: boolean;
   store: StoreConfig;
@@ -63,6 +65,7 @@ const envSchema = z.object({
   EASEL_THREADS: int(1, 256).optional(),
   EASEL_PROVIDER: z.enum(["cpu", "cuda"]).default("cpu"),
   EASEL_MAX_ATTEMPTS: int(1, 10).default(2),
+  EASEL_RETENTION_HOURS: int(1, 8760).default(24),
   EASEL_LOG_PROMPTS: bool.default(false),
 });
 
@@ -106,6 +109,7 @@ export function configFromEnv(env: Record<string, string | undefined>): Inferenc
     intraOpThreads: e.EASEL_THREADS,
     executionProvider: e.EASEL_PROVIDER,
     maxAttempts: e.EASEL_MAX_ATTEMPTS,
+    retentionMs: e.EASEL_RETENTION_HOURS * 3_600_000,
     logPrompts: e.EASEL_LOG_PROMPTS,
     store: storeConfigFromEnv(env),
   };

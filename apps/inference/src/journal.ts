@@ -42,6 +42,10 @@ export class Journal {
     await rename(tmp, path);
   }
 
+  async remove(id: string): Promise<void> {
+    await rm(join(this.dir, `${id}.json`), { force: true });
+  }
+
   /** Every whole record on disk, oldest first; leftover temporary files are removed. */
   async loadAll(): Promise<PredictionRecord[]> {
     const records: PredictionRecord[] = [];

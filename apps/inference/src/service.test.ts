@@ -301,4 +301,15 @@ describe("PredictionService", () => {
     expect(text).toContain('easel_predictions_total{status="succeeded"} 1');
     expect(text).toMatch(/easel_batch_size_count 1/);
   });
+
+  it("forgets finished predictions after the retention period, from memory and the journal", async () => {
+    const { service, config } = await setup({ retentionMs: 50 });
+    await service.create("old", body("x"), "1");
+    expect((await finished(service, "old")).status).toBe("succeeded");
+    // The periodic sweep (every retention period, at most hourly) forgets it.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(service.get("old")).toBeUndefined();
+    const onDisk = await new Journal(config.stateDir).loadAll();
+    expect(onDisk.map((r) => r.prediction.id)).not.toContain("old");
+  });
 });

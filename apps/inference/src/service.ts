@@ -75,6 +75,7 @@ export class PredictionService {
   private readonly finishing = new Set<string>();
   private reserving = 0;
   private readonly creating = new Map<string, Promise<unknown>>();
+  private sweeper: NodeJS.Timeout | undefined;
   private accepting = false;
   private stopping = false;
   private worker: Promise<void> | null = null;
@@ -113,6 +114,10 @@ export class PredictionService {
     if (this.stopping) return; // SIGTERM arrived while the models were loading
     await journal.open();
     for (const record of await journal.loadAll()) {
+      if (this.expired(record)) {
+        await journal.remove(record.prediction.id);
+        continue;
+      }
       this.records.set(record.prediction.id, record);
       const { status, id } = record.prediction;
       if (status !== "queued" && status !== "processing") continue;
@@ -141,6 +146,29 @@ export class PredictionService {
     if (this.stopping) return;
     this.accepting = true;
     this.worker = this.work();
+    this.sweeper = setInterval(
+      () => void this.forgetExpired(),
+      Math.min(config.retentionMs, 3_600_000),
+    );
+    this.sweeper.unref();
+  }
+
+  /** Finished predictions past the retention period leave memory and the journal. */
+  async forgetExpired(): Promise<number> {
+    let forgotten = 0;
+    for (const record of [...this.records.values()]) {
+      if (!this.expired(record)) continue;
+      this.records.delete(record.prediction.id);
+      this.deps.events.forget(record.prediction.id);
+      await this.deps.journal.remove(record.prediction.id).catch(() => {});
+      forgotten++;
+    }
+    return forgotten;
+  }
+
+  private expired(record: PredictionRecord, now = Date.now()): boolean {
+    const completed = record.prediction.completed_at;
+    return completed !== null && Date.parse(completed) + this.deps.config.retentionMs < now;
   }
 
   get(id: string): Prediction | undefined {
@@ -311,6 +339,7 @@ export class PredictionService {
   async shutdown(graceMs: number): Promise<void> {
     this.accepting = false;
     this.stopping = true;
+    clearInterval(this.sweeper);
     this.queue.close();
     const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([this.worker, grace]);
