@@ -491,7 +491,7 @@ export function adversarialCases({ token, allowedOrigin }: CaseContext): Adversa
       "prompt-zwj-emoji",
       'a ZWJ family emoji and flags with `size: "65x64"`',
       { prompt: "👩‍👩‍👧‍👦 🏳️‍🌈 👍🏽", size: "65x64" },
-      "width",
+      "size",
     ),
     badField(
       "prompt-zero-width",
@@ -519,25 +519,25 @@ export function adversarialCases({ token, allowedOrigin }: CaseContext): Adversa
       "size-zero-padded",
       '`size: "0000x0000"` (passes the pattern, width 0)',
       { prompt: "x", size: "0000x0000" },
-      "width",
+      "size",
     ),
     badField(
       "size-width-not-multiple-of-8",
       '`size: "100x64"`',
       { prompt: "x", size: "100x64" },
-      "width",
+      "size",
     ),
     badField(
       "size-height-not-multiple-of-8",
       '`size: "64x100"`',
       { prompt: "x", size: "64x100" },
-      "height",
+      "size",
     ),
     badField(
       "size-too-big",
       '`size: "4096x4096"` (limit 1024)',
       { prompt: "x", size: "4096x4096" },
-      "width",
+      "size",
     ),
     badField(
       "size-five-digits",

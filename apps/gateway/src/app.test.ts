@@ -117,7 +117,7 @@ describe("gateway app", () => {
     [{ prompt: "" }, "prompt", /^prompt must not be empty$/],
     [{ prompt: "x", n: 9 }, "n", /n must be <= 4, got 9/],
     [{ prompt: "x", size: "big" }, "size", /size must be WIDTHxHEIGHT/],
-    [{ prompt: "x", size: "100x64" }, "width", /width must be a multiple of 8, got 100/],
+    [{ prompt: "x", size: "100x64" }, "size", /^size: width must be a multiple of 8, got 100$/],
     [{ prompt: "x", steps: 1000 }, "steps", /steps must be <= 150, got 1000/],
     [{ prompt: "x", extra: 1 }, "(body)", /unknown field: extra/],
   ])("rejects %j naming %s", async (body, param, message) => {

@@ -202,14 +202,24 @@ export function createEaselClient({
      */
     async generate(input: GenerationInput, options: GenerateOptions = {}): Promise<Job> {
       const { model, onProgress, onJob, signal, base64 = false } = options;
-      const job = await jobs.create({
+      const body: CreateJob = {
         input,
         ...(model ? { model } : {}),
         ...(base64 ? { response_format: "b64_json" as const } : {}),
-      });
+      };
+      const idempotencyKey = crypto.randomUUID();
+      const job = await jobs
+        .create(body, { idempotencyKey, ...(signal ? { signal } : {}) })
+        .catch(async (error: unknown) => {
+          // Aborted mid-request: the server may have accepted the job. The same Idempotency-Key
+          // finds it (or creates it) so that it can be canceled rather than left running.
+          if (signal?.aborted) {
+            const orphan = await jobs.create(body, { idempotencyKey }).catch(() => null);
+            if (orphan) await jobs.cancel(orphan.id).catch(() => {});
+          }
+          throw error;
+        });
       onJob?.(job);
-      const onAbort = () => void jobs.cancel(job.id).catch(() => {});
-      signal?.addEventListener("abort", onAbort, { once: true });
       try {
         let finished: Job | null =
           job.status === "succeeded" || job.status === "failed" || job.status === "canceled"
@@ -244,8 +254,11 @@ export function createEaselClient({
           return await call(() => trpc.jobs.get.query({ id: job.id }));
         }
         return finished;
-      } finally {
-        signal?.removeEventListener("abort", onAbort);
+      } catch (error) {
+        // Aborted (before or while following the job): cancel it on the server before giving up,
+        // so that an interrupted caller leaves nothing running.
+        if (signal?.aborted) await jobs.cancel(job.id).catch(() => {});
+        throw error;
       }
     },
   };

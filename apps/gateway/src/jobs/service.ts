@@ -97,6 +97,15 @@ export class JobsService implements JobsApi {
   private async createJob(key: ApiKeyInfo, body: CreateJob, bodyHash: string): Promise<Job> {
     const { store, inference } = this.deps;
     if (body.webhook_url !== undefined) {
+      if (!this.deps.webhookSigner) {
+        throw new EaselError(
+          "invalid_parameter",
+          "webhook_url is not accepted: this gateway has no EASEL_WEBHOOK_SECRET to sign webhooks",
+          {
+            param: "webhook_url",
+          },
+        );
+      }
       const reason = await this.deps.webhookPolicy.check(new URL(body.webhook_url));
       if (reason) throw new EaselError("invalid_parameter", reason, { param: "webhook_url" });
     }
@@ -148,7 +157,7 @@ export class JobsService implements JobsApi {
       throw error;
     }
     record.backend = submitted.backend;
-    applyPrediction(record, submitted.prediction);
+    this.apply(record, submitted.prediction);
     await store.save(record);
     this.deps.logger.info("job accepted", {
       jobId: record.id,
@@ -167,7 +176,7 @@ export class JobsService implements JobsApi {
   async cancel(key: ApiKeyInfo, id: string): Promise<Job> {
     const record = await this.mustGet(key, id);
     if (!isTerminal(record.status) && record.backend) {
-      applyPrediction(record, await this.deps.inference.cancel(record.backend, id));
+      this.apply(record, await this.deps.inference.cancel(record.backend, id));
       if (isTerminal(record.status)) this.scheduleWebhook(record);
       await this.deps.store.save(record);
     }
@@ -217,7 +226,7 @@ export class JobsService implements JobsApi {
               event.type === "failed" ||
               event.type === "canceled"
             ) {
-              applyPrediction(record, event.prediction);
+              this.apply(record, event.prediction);
               // This stream, not refresh(), saw the end: the webhook is due now.
               if (isTerminal(record.status)) this.scheduleWebhook(record);
               await this.deps.store.save(record);
@@ -272,7 +281,14 @@ export class JobsService implements JobsApi {
   private async deliverWebhook(record: JobRecord): Promise<void> {
     const hook = record.webhook;
     const signer = this.deps.webhookSigner;
-    if (!hook || !signer) return;
+    if (!hook) return;
+    if (!signer) {
+      // The secret was removed after the job was accepted: give up rather than retry forever.
+      hook.nextAttemptAt = null;
+      hook.lastError = "EASEL_WEBHOOK_SECRET is not configured";
+      await this.deps.store.save(record);
+      return;
+    }
     const url = new URL(hook.url);
     const refused = await this.deps.webhookPolicy.check(url);
     hook.attempts += 1;
@@ -282,11 +298,8 @@ export class JobsService implements JobsApi {
         type: `job.${record.status}`,
         data: await this.toJob(record, false),
       });
-      const headers = await signer.sign(
-        `${record.id}_${hook.attempts}`,
-        Math.floor(this.now() / 1000),
-        body,
-      );
+      // One message id for every attempt: Standard Webhooks receivers deduplicate on it.
+      const headers = await signer.sign(`msg_${record.id}`, Math.floor(this.now() / 1000), body);
       const response = await this.fetch(url, {
         method: "POST",
         headers: { ...headers, "content-type": "application/json" },
@@ -328,10 +341,14 @@ export class JobsService implements JobsApi {
       }
       return; // unreachable backend: keep the stored state, try again later
     }
-    const before = record.status;
-    applyPrediction(record, prediction);
-    if (isTerminal(record.status) && before !== record.status) this.scheduleWebhook(record);
+    this.apply(record, prediction);
     await this.deps.store.save(record);
+  }
+
+  /** Takes the prediction's state; a job that has just ended gets its webhook scheduled. */
+  private apply(record: JobRecord, prediction: Prediction): void {
+    applyPrediction(record, prediction);
+    if (isTerminal(record.status)) this.scheduleWebhook(record);
   }
 
   private scheduleWebhook(record: JobRecord): void {

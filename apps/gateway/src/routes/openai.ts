@@ -35,7 +35,7 @@ export function openAiRoutes({
     const key = c.var.apiKey;
     const body = parseOrThrow(openAiImageRequestSchema, await readJson(c.req.raw));
     const [width, height] = body.size ? body.size.split("x").map(Number) : [undefined, undefined];
-    const input = parseOrThrow(generationInputSchema, {
+    const input = parseSized(generationInputSchema, {
       prompt: body.prompt,
       negative_prompt: body.negative_prompt,
       width,
@@ -117,6 +117,20 @@ export function openAiRoutes({
   app.all("/files/:id/:index", methodNotAllowed("GET, HEAD"));
 
   return app;
+}
+
+/** Parses the derived job input; width and height errors name OpenAI's `size`, which they came from. */
+function parseSized(schema: typeof generationInputSchema, value: unknown) {
+  try {
+    return parseOrThrow(schema, value);
+  } catch (error) {
+    if (error instanceof EaselError && (error.param === "width" || error.param === "height")) {
+      throw new EaselError(error.code, error.message.replace(/^(width|height)/, "size: $1"), {
+        param: "size",
+      });
+    }
+    throw error;
+  }
 }
 
 /** Inference names fields as in our job input (`input.num_images`); this route's are OpenAI's (`n`). */
