@@ -4,7 +4,14 @@ import { findMotoServer, type S3TestServer, startS3TestServer } from "@easel/sto
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type E2EStack, RUNTIMES, startE2EStack } from "../support/e2e-stack.ts";
-import { checkImage, describeVerdict, hasShapesModel, isPng, MODEL_ID } from "../support/model.ts";
+import {
+  checkImage,
+  describeVerdict,
+  hasShapesModel,
+  isPng,
+  MODEL_ID,
+  SLOW_INPUT,
+} from "../support/model.ts";
 import { verifyStandardWebhook } from "../support/webhooks.ts";
 
 /**
@@ -20,8 +27,6 @@ if (!hasMoto)
 
 /** Few steps keep the suite quick on a 2-core machine; the Shapes model is trained for them. */
 const STEPS = 8;
-/** Long enough (seconds) that a cancel or an abort reaches inference while the job runs. */
-const SLOW_INPUT = { width: 256, height: 256, steps: 150 } as const;
 
 /** OpenAI's types list only OpenAI's sizes; the wire format is the same WIDTHxHEIGHT. */
 const SIZE_64 = "64x64" as NonNullable<OpenAI.ImageGenerateParams["size"]>;

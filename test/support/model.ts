@@ -35,6 +35,14 @@ export function modelEnv(): Record<string, string> {
 /** Id of the model the stack serves by default. */
 export const MODEL_ID = hasShapesModel ? "easel-shapes" : "tiny";
 
+/**
+ * An input that keeps inference busy for seconds, so a cancel or an abort reaches it mid-run: the
+ * Shapes UNet only takes 64x64 (four images per run instead), the tiny fixture any size.
+ */
+export const SLOW_INPUT = hasShapesModel
+  ? ({ steps: 150, num_images: 4 } as const)
+  : ({ width: 256, height: 256, steps: 150 } as const);
+
 /** The PNG signature, so a failure names what came back instead of a decoder error. */
 export const isPng = (bytes: Uint8Array) =>
   bytes.length > 8 && [137, 80, 78, 71, 13, 10, 26, 10].every((b, i) => bytes[i] === b);
