@@ -24,6 +24,8 @@ export interface ModelUnderTest {
   quick: Partial<GenerationInput>;
   /** Settings that keep a prediction running for a while (cancel, crash and drain tests). */
   slow: Partial<GenerationInput>;
+  /** The VAE downscale factor, from the model's vae_decoder/config.json (2^(blocks - 1)). */
+  sizeMultiple: number;
   /** Throws unless `image` is a plausible answer to `prompt`. */
   check(image: RgbImage, prompt: string): void;
 }
@@ -33,6 +35,7 @@ export function modelUnderTest(): ModelUnderTest {
     const defaults = readServingDefaults(SHAPES_DIR);
     return {
       name: "easel-shapes",
+      sizeMultiple: vaeFactor(SHAPES_DIR),
       env: { EASEL_MODELS: `easel-shapes=${SHAPES_DIR}` },
       prompt: "a big red circle",
       quick: { steps: defaults.default_steps ?? 20, seed: 7 },
@@ -55,6 +58,7 @@ export function modelUnderTest(): ModelUnderTest {
   );
   return {
     name: "tiny",
+    sizeMultiple: vaeFactor(FIXTURE_DIR),
     env: { EASEL_MODELS: `tiny=${FIXTURE_DIR}` },
     prompt: "a big red circle",
     quick: { steps: 4, scheduler: "euler", seed: 7 },
@@ -232,4 +236,11 @@ export function parseMetrics(text: string): Map<string, number> {
     values.set(line.slice(0, space), Number(line.slice(space + 1)));
   }
   return values;
+}
+
+function vaeFactor(dir: string): number {
+  const config = JSON.parse(readFileSync(resolve(dir, "vae_decoder/config.json"), "utf8")) as {
+    block_out_channels: number[];
+  };
+  return 2 ** (config.block_out_channels.length - 1);
 }
