@@ -202,6 +202,10 @@ describe.skipIf(!hasMoto)("end to end", () => {
 
       const missing = await easel.jobs.get("job_doesnotexist0000").catch((e: unknown) => e);
       expect(missing).toMatchObject({ code: "not_found", status: 404 });
+      const noStream = await (async () => {
+        for await (const _ of easel.jobs.events("job_doesnotexist0000")) break;
+      })().catch((e: unknown) => e);
+      expect(noStream).toMatchObject({ code: "not_found", status: 404 });
 
       const stranger = createEaselClient({
         baseUrl: stack.baseUrl,

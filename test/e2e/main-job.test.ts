@@ -21,7 +21,7 @@ import {
  */
 
 const MAIN = "apps/stack/src/main.ts";
-const PROMPT = "a red circle above a blue square";
+const PROMPT = "a yellow star";
 
 interface Finished {
   code: number | null;
