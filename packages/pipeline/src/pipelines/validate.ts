@@ -97,7 +97,14 @@ function checkImage(param: string, value: unknown): RgbImage {
   return img as RgbImage;
 }
 
-function checkSize(param: string, value: unknown, factor: number): number {
+function checkSize(param: string, value: unknown, factor: number, only?: number): number {
+  if (only !== undefined && value !== only) {
+    throw new InvalidParameterError(
+      param,
+      `${only} (the model's UNet has a fixed input size)`,
+      value,
+    );
+  }
   if (
     !isNumber(value) ||
     !Number.isInteger(value) ||
@@ -171,15 +178,19 @@ export function resolveRequest(
   // An input image sets the default size, floored to the VAE factor (diffusers floors to 64).
   const fromImage = (side: number | undefined): number | undefined =>
     side === undefined ? undefined : Math.max(factor, side - (side % factor));
+  // A UNet exported with fixed spatial dimensions runs at that one size only.
+  const [, , fixedH, fixedW] = model.unet.sample.dims;
   const width = checkSize(
     p("width"),
     request.width ?? fromImage(image?.width) ?? info.sampleSize,
     factor,
+    typeof fixedW === "number" ? fixedW * factor : undefined,
   );
   const height = checkSize(
     p("height"),
     request.height ?? fromImage(image?.height) ?? info.sampleSize,
     factor,
+    typeof fixedH === "number" ? fixedH * factor : undefined,
   );
 
   let strength: number | undefined;

@@ -142,6 +142,11 @@ def export_model(out: Path, cfg: dict, tokenizer_dir: Path, text_encoder, unet, 
     }
     (tmp / "model_index.json").write_text(json.dumps(index, indent=2) + "\n")
     sizes = {str(p.relative_to(tmp)): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.suffix in (".onnx", ".pb")}
+    # Keep top-level files that other tools add to the folder (e.g. Easel's serving defaults).
+    if out.is_dir():
+        for extra in out.iterdir():
+            if extra.is_file() and not (tmp / extra.name).exists():
+                shutil.copy2(extra, tmp / extra.name)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
     return sizes
