@@ -75,7 +75,11 @@ describe("the inference service process with a real S3-compatible store", () => 
     expect(response.status).toBe(200);
     const body = (await response.json()) as { data: Record<string, unknown>[] };
     expect(body.data).toHaveLength(1);
-    expect(body.data[0]).toMatchObject({ id: model.name, object: "model", size_multiple: model.sizeMultiple });
+    expect(body.data[0]).toMatchObject({
+      id: model.name,
+      object: "model",
+      size_multiple: model.sizeMultiple,
+    });
     expect(body.data[0]?.["default_width"]).toBe(body.data[0]?.["default_height"]);
   });
 
