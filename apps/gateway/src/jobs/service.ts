@@ -11,6 +11,7 @@ import {
   type StoredImage,
   sha256Hex,
 } from "@easel/schema";
+import { toBase64 } from "../base64.ts";
 import type { InferenceClient } from "../inference/client.ts";
 import type { Logger } from "../logger.ts";
 import { isTerminal, type JobRecord, type JobStore } from "./store.ts";
@@ -450,11 +451,4 @@ function randomId(): string {
   let out = "";
   for (const b of bytes) out += ALPHABET[b % ALPHABET.length];
   return out;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }

@@ -7,6 +7,7 @@ import {
 } from "@easel/schema";
 import { Hono } from "hono";
 import type { GatewayEnv, GatewayJobs } from "../app.ts";
+import { toBase64 } from "../base64.ts";
 import { methodNotAllowed } from "./method-not-allowed.ts";
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -160,11 +161,4 @@ async function readJson(request: Request): Promise<unknown> {
   } catch {
     throw new EaselError("invalid_request", "request body must be valid JSON");
   }
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000)
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }
