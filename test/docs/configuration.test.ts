@@ -83,7 +83,8 @@ const READ_BY: Record<string, () => Set<string>> = {
       ]),
       GATEWAY_SHARED,
     ),
-  "easel-json": () => interfaceKeys("apps/inference/src/pipeline-generator.ts", "ServingDefaults"),
+  "easel-json": () =>
+    interfaceKeys("packages/pipeline/src/models/serving-defaults.ts", "ServingDefaults"),
   stack: () => envReads(sources("apps/stack/src")),
   cli: () => envReads(sources("packages/sdk/src/cli")),
   web: () => envReads([...sources("apps/web/src"), "apps/web/vite.config.ts"]),

@@ -1,11 +1,10 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import {
   DEFAULTS,
   type ModelInfo as PipelineInfo,
   type GenerateRequest as PipelineRequest,
   type RgbImage,
+  readServingDefaults,
   type SessionOptions,
 } from "@easel/pipeline";
 import type { ModelSpec } from "./config.ts";
@@ -17,16 +16,6 @@ import type {
   ModelInfo,
 } from "./generator.ts";
 import { reviveError, type ToMain, type ToWorker } from "./pipeline-protocol.ts";
-
-/**
- * Optional `easel.json` in a model folder: serving defaults for that model (the Shapes model is
- * trained for 64x64 at 20 steps, an SD 1.5 export wants 512x512 at 25).
- */
-interface ServingDefaults {
-  default_steps?: number;
-  default_guidance_scale?: number;
-  default_scheduler?: string;
-}
 
 /**
  * Loads a model folder with @easel/pipeline in a worker thread of its own (onnxruntime-node blocks
@@ -152,9 +141,4 @@ function toPipelineRequest(r: GenerateRequest): PipelineRequest {
     ...(r.image ? { image: r.image satisfies RgbImage } : {}),
     ...(r.strength === undefined ? {} : { strength: r.strength }),
   };
-}
-
-function readServingDefaults(dir: string): ServingDefaults {
-  const file = join(dir, "easel.json");
-  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as ServingDefaults) : {};
 }

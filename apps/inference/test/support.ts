@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { decodeImage, type RgbImage } from "@easel/pipeline";
+import { decodeImage, type RgbImage, readServingDefaults } from "@easel/pipeline";
 import type { GenerationInput, Prediction } from "@easel/schema";
 import { evaluate, parsePrompt } from "@easel/shapes";
 import { findMotoServer, startS3TestServer } from "@easel/storage/testing";
@@ -68,13 +68,6 @@ export function modelUnderTest(): ModelUnderTest {
         throw new Error("decoded image has the wrong size");
     },
   };
-}
-
-function readServingDefaults(dir: string): { default_steps?: number } {
-  const file = resolve(dir, "easel.json");
-  return existsSync(file)
-    ? (JSON.parse(readFileSync(file, "utf8")) as { default_steps?: number })
-    : {};
 }
 
 /** Where the service under test stores images, and the environment that points it there. */

@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createEaselClient } from "@easel/sdk";
 import { type RunningStack, startStack } from "@easel/stack";
+import { freePort } from "@easel/storage/testing";
 import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 import { build, type PreviewServer, preview } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -209,14 +209,3 @@ describe.skipIf(!hasChromium)("the web example in Chromium against the real stac
     expect(pageErrors).toEqual([]);
   });
 });
-
-async function freePort(): Promise<number> {
-  return await new Promise((ok, fail) => {
-    const probe = createServer();
-    probe.once("error", fail);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => ok(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}

@@ -43,6 +43,7 @@ export {
 } from "./image/index.ts";
 export type { ModelLayout } from "./models/layout.ts";
 export { DEFAULT_VAE_SCALING_FACTOR, type ModelInfo } from "./models/load.ts";
+export { readServingDefaults, type ServingDefaults } from "./models/serving-defaults.ts";
 export type { ExecutionProvider, SessionOptions } from "./models/session.ts";
 export { type EncodeResultOptions, encodeResultImages, pngTextFor } from "./pipelines/output.ts";
 export {

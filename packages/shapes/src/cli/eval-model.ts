@@ -8,7 +8,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { type GenerateRequest, loadPipeline } from "@easel/pipeline";
+import { type GenerateRequest, loadPipeline, readServingDefaults } from "@easel/pipeline";
 import { evalPromptSet } from "../dataset/eval-set.ts";
 import { ShapesError } from "../errors.ts";
 import { evaluate, type VerdictAttributes } from "../evaluate/evaluate.ts";
@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
     modelDir,
     threads === undefined ? {} : { intraOpThreads: threads },
   );
-  const defaults = await servingDefaults(modelDir);
+  const defaults = readServingDefaults(modelDir);
   const scheduler =
     flags.get("scheduler") ?? defaults.default_scheduler ?? pipe.info.defaultScheduler;
   const guidanceScale = Number.isFinite(guidance)
@@ -211,16 +211,6 @@ async function readPrompts(file: string): Promise<PromptRow[]> {
       const { prompt: _, ...fields } = value as Record<string, unknown>;
       return { prompt, fields };
     });
-}
-
-async function servingDefaults(
-  dir: string,
-): Promise<{ default_scheduler?: string; default_guidance_scale?: number }> {
-  try {
-    return JSON.parse(await readFile(resolve(dir, "easel.json"), "utf8"));
-  } catch {
-    return {};
-  }
 }
 
 const VALUE_FLAGS = new Set([
