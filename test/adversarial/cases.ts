@@ -747,6 +747,16 @@ export function adversarialCases({ token, allowedOrigin }: CaseContext): Adversa
       expect: { status: 400, code: "invalid_parameter", param: "limit" },
     },
     {
+      id: "job-list-unknown-cursor",
+      title: "jobs.list with a `cursor` that names no job of the key",
+      request: {
+        method: "GET",
+        path: `/trpc/jobs.list?input=${input({ limit: 2, cursor: JOB_ID })}`,
+        headers: bearer,
+      },
+      expect: { status: 400, code: "invalid_parameter", param: "cursor" },
+    },
+    {
       id: "job-create-no-input",
       title: "jobs.create with an empty object",
       request: createJob({}),

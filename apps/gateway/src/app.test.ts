@@ -286,6 +286,17 @@ describe("jobs through tRPC", () => {
     expect(page2.next_cursor).toBeNull();
   });
 
+  it("refuses a cursor that names no job of the key instead of restarting at page one", async () => {
+    const { app } = await setup();
+    await app.request("/trpc/jobs.create", create({ input: { prompt: "a" } }));
+    const input = encodeURIComponent(JSON.stringify({ limit: 2, cursor: "job_unknown" }));
+    const response = await app.request(`/trpc/jobs.list?input=${input}`, { headers: auth() });
+    expect(response.status).toBe(400);
+    const { error } = await response.json();
+    expect(error.data.easel).toMatchObject({ code: "invalid_parameter", param: "cursor" });
+    expect(error.message).toMatch(/next_cursor/);
+  });
+
   it("refuses webhook URLs on loopback or private addresses", async () => {
     const { app } = await setup();
     const response = await app.request(

@@ -60,6 +60,7 @@ export class MemoryJobStore implements JobStore {
   async list(keyId: string, limit: number, cursor?: string) {
     const mine = [...this.jobs.values()].filter((j) => j.keyId === keyId).sort(newestFirst);
     const page = paginate(mine, limit, cursor);
+    if (page === null) return null;
     return { items: page.items.map((j) => structuredClone(j)), nextCursor: page.nextCursor };
   }
 

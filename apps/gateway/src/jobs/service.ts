@@ -189,6 +189,13 @@ export class JobsService implements JobsApi {
     { limit, cursor }: { limit: number; cursor?: string },
   ): Promise<JobPage> {
     const page = await this.deps.store.list(key.id, limit, cursor);
+    if (page === null) {
+      throw new EaselError(
+        "invalid_parameter",
+        "cursor does not name a job of this key: pass next_cursor from the previous page",
+        { param: "cursor" },
+      );
+    }
     return {
       data: await Promise.all(page.items.map((r) => this.toJob(r, false))),
       next_cursor: page.nextCursor,

@@ -52,12 +52,15 @@ export interface JobStore {
   save(job: JobRecord): Promise<void>;
   delete(keyId: string, jobId: string): Promise<void>;
   get(keyId: string, jobId: string): Promise<JobRecord | null>;
-  /** The key's jobs, newest first; `cursor` is the last id of the previous page. */
+  /**
+   * The key's jobs, newest first; `cursor` is the last id of the previous page. null when the
+   * cursor names no job of the key (a plain value, not an error: it crosses Durable Object RPC).
+   */
   list(
     keyId: string,
     limit: number,
     cursor?: string,
-  ): Promise<{ items: JobRecord[]; nextCursor: string | null }>;
+  ): Promise<{ items: JobRecord[]; nextCursor: string | null } | null>;
   countActive(keyId: string): Promise<number>;
   /** Jobs that are not finished, or whose webhook is still due, across all keys. */
   pending(): Promise<JobRecord[]>;
@@ -76,7 +79,10 @@ export function newestFirst(a: JobRecord, b: JobRecord): number {
  * page never repeats or skips items when new jobs arrive in between.
  */
 export function paginate(sorted: JobRecord[], limit: number, cursor?: string) {
-  const start = cursor ? sorted.findIndex((j) => j.id === cursor) + 1 : 0;
+  const after = cursor === undefined ? -1 : sorted.findIndex((j) => j.id === cursor);
+  // null, not the first page: restarting would silently repeat items to a client paging on.
+  if (cursor !== undefined && after === -1) return null;
+  const start = after + 1;
   const items = sorted.slice(start, start + limit);
   const more = start + limit < sorted.length;
   return { items, nextCursor: more ? (items.at(-1)?.id ?? null) : null };
