@@ -52,6 +52,7 @@ const jobs = new JobsService({
     : null,
   webhookPolicy: resolvingAddressPolicy(isTrue(config.EASEL_ALLOW_PRIVATE_WEBHOOKS)),
   publicUrl: config.EASEL_PUBLIC_URL ?? `http://${host}:${port}`,
+  retentionMs: config.EASEL_JOB_RETENTION_HOURS * 3_600_000,
 });
 const app = createApp({
   keys,
@@ -74,8 +75,19 @@ const reconcile = async () => {
 };
 void reconcile();
 
+// Finished jobs are forgotten after the retention: sleep until the oldest is due, at most an hour
+// (a job that finishes meanwhile is due a whole retention, >= 1 h, later).
+let expiryTimer: NodeJS.Timeout | undefined;
+const expire = async () => {
+  const next = await jobs.expireFinished().catch(() => null);
+  expiryTimer = setTimeout(expire, Math.max(1000, Math.min(next ?? 3_600_000, 3_600_000)));
+  expiryTimer.unref();
+};
+void expire();
+
 const stop = () => {
   clearTimeout(timer);
+  clearTimeout(expiryTimer);
   server.close();
   redis?.disconnect();
   process.exit(0);

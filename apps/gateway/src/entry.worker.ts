@@ -33,6 +33,7 @@ async function build(env: WorkerEnv, origin: string): Promise<Hono<GatewayEnv>> 
     list: (keyId, limit, cursor) => jobsObject().list(keyId, limit, cursor),
     countActive: (keyId) => jobsObject().countActive(keyId),
     pending: () => jobsObject().pending(),
+    expire: (cutoffMs) => jobsObject().expire(cutoffMs),
   };
   const limiter: RateLimiter = {
     take: (key, policy) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(key)).take(policy),

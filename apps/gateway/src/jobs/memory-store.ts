@@ -64,6 +64,28 @@ export class MemoryJobStore implements JobStore {
     return { items: page.items.map((j) => structuredClone(j)), nextCursor: page.nextCursor };
   }
 
+  async expire(cutoffMs: number) {
+    const gone = new Set<string>();
+    let oldestFinishedMs: number | null = null;
+    for (const job of this.jobs.values()) {
+      if (!isTerminal(job.status) || job.completedAt === null) continue;
+      if (job.webhook?.nextAttemptAt != null) continue;
+      const ended = Date.parse(job.completedAt);
+      if (ended < cutoffMs) gone.add(job.id);
+      else oldestFinishedMs = Math.min(oldestFinishedMs ?? ended, ended);
+    }
+    for (const id of gone) {
+      this.jobs.delete(id);
+      await this.persistJob(id);
+    }
+    for (const [slot, entry] of this.idempotency) {
+      if (entry.jobId === null || !gone.has(entry.jobId)) continue;
+      this.idempotency.delete(slot);
+      await this.persistIdempotency(slot);
+    }
+    return { removed: gone.size, oldestFinishedMs };
+  }
+
   async countActive(keyId: string): Promise<number> {
     let n = 0;
     for (const job of this.jobs.values()) if (job.keyId === keyId && !isTerminal(job.status)) n++;

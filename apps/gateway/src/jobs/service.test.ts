@@ -64,3 +64,48 @@ describe("JobsService webhooks", () => {
     expect(calls[1]?.get("webhook-signature")).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
   });
 });
+
+describe("JobsService retention", () => {
+  const hour = 3_600_000;
+  function withClock(inference: FakeInference) {
+    const clock = { offset: 0 };
+    const jobs = new JobsService({
+      store: new MemoryJobStore(),
+      inference,
+      logger: silentLogger,
+      concurrencyOf: () => 4,
+      webhookSigner: null,
+      webhookPolicy: literalAddressPolicy(true),
+      publicUrl: "http://gateway.test",
+      retentionMs: hour,
+      now: () => Date.now() + clock.offset,
+    });
+    return { jobs, clock };
+  }
+
+  it("forgets a finished job and its idempotency key once the retention has passed", async () => {
+    const { jobs, clock } = withClock(new FakeInference());
+    const done = await jobs.create(key, { input: { prompt: "a" } }, { idempotencyKey: "k-1" });
+    await jobs.reconcile(); // the fake backend has finished it
+    expect((await jobs.get(key, done.id)).status).toBe("succeeded");
+    const dueIn = await jobs.expireFinished();
+    expect(dueIn).toBeGreaterThan(hour - 60_000);
+    expect(dueIn).toBeLessThanOrEqual(hour);
+    await expect(jobs.get(key, done.id)).resolves.toMatchObject({ id: done.id });
+
+    clock.offset = hour + 1000;
+    expect(await jobs.expireFinished()).toBeNull();
+    await expect(jobs.get(key, done.id)).rejects.toMatchObject({ code: "not_found" });
+    const again = await jobs.create(key, { input: { prompt: "b" } }, { idempotencyKey: "k-1" });
+    expect(again.id).not.toBe(done.id);
+  });
+
+  it("never forgets a job that has not finished", async () => {
+    const { jobs, clock } = withClock(new FakeInference(10 * hour));
+    const running = await jobs.create(key, { input: { prompt: "a" } });
+    await jobs.reconcile();
+    clock.offset = 5 * hour;
+    expect(await jobs.expireFinished()).toBeNull();
+    expect((await jobs.get(key, running.id)).status).not.toBe("succeeded");
+  });
+});

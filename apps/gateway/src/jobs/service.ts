@@ -27,6 +27,8 @@ export interface JobsServiceDeps {
   webhookPolicy: AddressPolicy;
   /** Public base URL of this gateway, for file URLs of local stores. */
   publicUrl: string;
+  /** How long a finished job (and its idempotency key) is kept; forever when absent. */
+  retentionMs?: number;
   fetch?: typeof fetch;
   now?: () => number;
 }
@@ -284,6 +286,18 @@ export class JobsService implements JobsApi {
       }
     }
     return next;
+  }
+
+  /**
+   * Forgets finished jobs older than the retention (a timer on Node, the Durable Object's alarm
+   * on Workers). Returns the ms until the next finished job is due, or null when none is.
+   */
+  async expireFinished(): Promise<number | null> {
+    const { retentionMs, store, logger } = this.deps;
+    if (retentionMs === undefined) return null;
+    const { removed, oldestFinishedMs } = await store.expire(this.now() - retentionMs);
+    if (removed > 0) logger.info("expired finished jobs", { removed, retentionMs });
+    return oldestFinishedMs === null ? null : oldestFinishedMs + retentionMs - this.now();
   }
 
   private async deliverWebhook(record: JobRecord): Promise<void> {

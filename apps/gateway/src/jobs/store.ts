@@ -62,6 +62,12 @@ export interface JobStore {
     cursor?: string,
   ): Promise<{ items: JobRecord[]; nextCursor: string | null } | null>;
   countActive(keyId: string): Promise<number>;
+  /**
+   * Forgets finished jobs that ended before `cutoffMs` (epoch ms) and owe no webhook, with the
+   * idempotency keys that name them. Returns how many went and when the oldest finished job left
+   * ended (epoch ms, null if none), so a caller can sleep until that one is due.
+   */
+  expire(cutoffMs: number): Promise<{ removed: number; oldestFinishedMs: number | null }>;
   /** Jobs that are not finished, or whose webhook is still due, across all keys. */
   pending(): Promise<JobRecord[]>;
 }

@@ -14,4 +14,5 @@ export interface WorkerEnv {
   EASEL_PUBLIC_URL?: string;
   EASEL_GENERATE_WAIT_S?: string;
   EASEL_INFERENCE_TIMEOUT_MS?: string;
+  EASEL_JOB_RETENTION_HOURS?: string;
 }

@@ -36,7 +36,8 @@ class StorageJobStore extends MemoryJobStore {
 /**
  * The Workers job store: one object holds every job record and idempotency key (strongly
  * consistent, one request at a time), persisted in its storage so jobs survive restarts and
- * deploys. Its alarm reconciles unfinished jobs and delivers webhooks.
+ * deploys. Its alarm reconciles unfinished jobs, delivers webhooks and forgets finished jobs
+ * after EASEL_JOB_RETENTION_HOURS.
  */
 export class JobsDurableObject extends DurableObject<WorkerEnv> {
   private readonly store: StorageJobStore;
@@ -75,12 +76,19 @@ export class JobsDurableObject extends DurableObject<WorkerEnv> {
   pending() {
     return this.store.pending();
   }
+  expire(cutoffMs: number) {
+    return this.store.expire(cutoffMs);
+  }
 
   override async alarm(): Promise<void> {
     const { service } = buildJobsService(this.env, this.store);
     const next = await service.reconcile();
-    if ((await this.store.pending()).length > 0)
-      await this.ensureAlarm(Math.max(500, Math.min(next, 5000)));
+    const expiry = await service.expireFinished();
+    const waits: number[] = [];
+    if ((await this.store.pending()).length > 0) waits.push(Math.max(500, Math.min(next, 5000)));
+    // With nothing pending the object still wakes when its oldest finished job is due to go.
+    if (expiry !== null) waits.push(Math.max(1000, expiry));
+    if (waits.length > 0) await this.ensureAlarm(Math.min(...waits));
   }
 
   private async ensureAlarm(inMs: number): Promise<void> {

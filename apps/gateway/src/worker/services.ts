@@ -31,6 +31,7 @@ export function buildJobsService(
         : null,
       webhookPolicy: literalAddressPolicy(isTrue(config.EASEL_ALLOW_PRIVATE_WEBHOOKS)),
       publicUrl: config.EASEL_PUBLIC_URL ?? "",
+      retentionMs: config.EASEL_JOB_RETENTION_HOURS * 3_600_000,
     }),
   };
 }
