@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,8 +26,9 @@ import torch  # noqa: E402
 from easel_train import bpe, data  # noqa: E402
 from easel_train.common import LossLog, pick_device, seed_everything  # noqa: E402
 from easel_train.export import export_model  # noqa: E402
-from easel_train.models import count_params  # noqa: E402
-from easel_train.stages import Context, cache_latents, new_unet, stage_clip, stage_unet, stage_vae  # noqa: E402
+from easel_train.models import build_vae, count_params  # noqa: E402
+from easel_train.stages import Context, cache_latents, new_clip_pair, new_unet, stage_clip, stage_unet, stage_vae  # noqa: E402
+from easel_train.warm_start import load_release  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -68,8 +70,7 @@ def resolve(path: str | Path) -> Path:
     return p if p.is_absolute() else REPO_ROOT / p
 
 
-def build_models_for_export(ctx: Context, pair, unet_state: dict, text_state: dict):
-    text_encoder = pair.text_encoder
+def build_models_for_export(ctx: Context, text_encoder, unet_state: dict, text_state: dict):
     text_encoder.load_state_dict(text_state)
     unet = new_unet(ctx)
     unet.load_state_dict(unet_state)
@@ -118,10 +119,15 @@ def main() -> None:
     data.assert_no_held_out(captions)
     log.write("data", images=len(images), unique_captions=len(set(captions)), seconds=round(time.monotonic() - t0, 1))
 
+    init_from = resolve(cfg["init_from"]) if cfg.get("init_from") else None
     tokenizer_dir = run_dir / "tokenizer"
     if not (tokenizer_dir / "vocab.json").exists():
-        merges = bpe.learn_merges(captions, max_merges=cfg["tokenizer"]["max_merges"])
-        bpe.save_tokenizer(tokenizer_dir, merges)
+        if init_from is not None:
+            # A warm start keeps the release's vocabulary: its embeddings are indexed by it.
+            shutil.copytree(init_from / "tokenizer", tokenizer_dir)
+        else:
+            merges = bpe.learn_merges(captions, max_merges=cfg["tokenizer"]["max_merges"])
+            bpe.save_tokenizer(tokenizer_dir, merges)
     tok = bpe.ClipBpe.load(tokenizer_dir)
     ids = np.array([tok.encode_padded(c) for c in captions], dtype=np.int64)
     log.write("tokenizer", vocab=len(tok.vocab), merges=len(tok.ranks), max_tokens=int((ids != tok.eos_id).sum(1).max()))
@@ -132,13 +138,26 @@ def main() -> None:
         bos_id=tok.bos_id, eos_id=tok.eos_id, budget_minutes=budget,
     )  # fmt: skip
 
-    t0 = time.monotonic()
-    pair = stage_clip(ctx)
-    log.write("stage_done", name="clip", seconds=round(time.monotonic() - t0, 1), params_text=count_params(pair.text_encoder), params_image=count_params(pair.image_encoder))
-    t0 = time.monotonic()
-    vae = stage_vae(ctx, pair.image_encoder)
-    log.write("stage_done", name="vae", seconds=round(time.monotonic() - t0, 1), params=count_params(vae))
-    latents = cache_latents(ctx, vae)
+    if init_from is None:
+        t0 = time.monotonic()
+        pair = stage_clip(ctx)
+        log.write("stage_done", name="clip", seconds=round(time.monotonic() - t0, 1), params_text=count_params(pair.text_encoder), params_image=count_params(pair.image_encoder))
+        text_encoder, image_encoder, init_unet = pair.text_encoder, pair.image_encoder, None
+        t0 = time.monotonic()
+        vae = stage_vae(ctx, image_encoder)
+        log.write("stage_done", name="vae", seconds=round(time.monotonic() - t0, 1), params=count_params(vae))
+        latents = cache_latents(ctx, vae)
+    else:
+        # Continue from a released model: its text encoder, autoencoder and UNet (the
+        # contrastive and autoencoder stages are done); the UNet stage starts from its weights.
+        text_encoder, image_encoder = new_clip_pair(ctx).text_encoder, None
+        vae, unet = build_vae(cfg["vae"]), new_unet(ctx)
+        release_scaling = load_release(init_from, text_encoder, unet, vae)
+        text_encoder.to(device)
+        vae.to(device)
+        init_unet = unet.state_dict()
+        log.write("warm_start", folder=str(init_from), scaling_factor=release_scaling)
+        latents = cache_latents(ctx, vae, scaling_factor=release_scaling)
     scaling = latents["scaling_factor"]
 
     samples_path = resolve(cfg["samples"]) if cfg.get("samples") else None
@@ -150,16 +169,16 @@ def main() -> None:
             return
         from copy import deepcopy
 
-        saved_text = deepcopy(pair.text_encoder.state_dict())
-        te, unet = build_models_for_export(ctx, pair, unet_state, text_state)
+        saved_text = deepcopy(text_encoder.state_dict())
+        te, unet = build_models_for_export(ctx, text_encoder, unet_state, text_state)
         export_and_sample(ctx, export_dir, tokenizer_dir, te, unet, vae, scaling, samples_path, f"unet step {step}")
-        pair.text_encoder.load_state_dict(saved_text)
-        pair.text_encoder.to(device)
+        text_encoder.load_state_dict(saved_text)
+        text_encoder.to(device)
         last_export[0] = time.monotonic()
 
     t0 = time.monotonic()
-    state = stage_unet(ctx, pair.text_encoder, latents, on_checkpoint)
-    te, unet = build_models_for_export(ctx, pair, state["unet"], state["text_encoder"])
+    state = stage_unet(ctx, text_encoder, latents, on_checkpoint, init_unet)
+    te, unet = build_models_for_export(ctx, text_encoder, state["unet"], state["text_encoder"])
     log.write("stage_done", name="unet", seconds=round(time.monotonic() - t0, 1), params=count_params(unet), steps=state["steps"])
     report = export_and_sample(ctx, export_dir, tokenizer_dir, te, unet, vae, scaling, samples_path, f"final (unet step {state['steps']})")
     summary = {
@@ -168,9 +187,10 @@ def main() -> None:
         "threads": torch.get_num_threads(),
         "data": {"images": len(images), "unique_captions": len(set(captions))},
         "tokenizer": {"vocab": len(tok.vocab), "merges": len(tok.ranks)},
-        "params": {"text_encoder": count_params(te), "image_encoder": count_params(pair.image_encoder), "vae": count_params(vae), "unet": count_params(unet)},
+        "params": {"text_encoder": count_params(te), "image_encoder": count_params(image_encoder) if image_encoder is not None else None, "vae": count_params(vae), "unet": count_params(unet)},
         "scaling_factor": scaling,
         "vae_recon_l1": latents["recon_l1"],
+        "warm_start": str(init_from) if init_from is not None else None,
         "stages_this_run": ctx.timings,
         "unet_steps": state["steps"],
         "export": report,

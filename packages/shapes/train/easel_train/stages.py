@@ -202,8 +202,11 @@ def stage_vae(ctx: Context, image_encoder: ImageEncoder):
 
 
 @torch.no_grad()
-def cache_latents(ctx: Context, vae) -> dict:
-    """Posterior mean/std of every training image, and scaling_factor = 1 / std(latent samples)."""
+def cache_latents(ctx: Context, vae, scaling_factor: float | None = None) -> dict:
+    """Posterior mean/std of every training image, and scaling_factor = 1 / std(latent samples).
+
+    A warm start passes the release's `scaling_factor`: its UNet was trained at that scale.
+    """
     path = ctx.run_dir / "latents.pt"
     if path.exists():
         return torch.load(path, map_location="cpu")
@@ -222,7 +225,7 @@ def cache_latents(ctx: Context, vae) -> dict:
             l1s.append((vae.decode(dist.mean).sample.clamp(-1, 1) - x).abs().mean().item())
     mean, std = torch.cat(means), torch.cat(stds)
     sample = mean.float() + std.float() * torch.randn(mean.shape)
-    scaling = float(1.0 / sample.std())
+    scaling = float(1.0 / sample.std()) if scaling_factor is None else scaling_factor
     out = {"mean": mean, "std": std, "scaling_factor": scaling, "recon_l1": float(np.mean(l1s))}
     torch.save(out, path)
     ctx.log.write("latents", count=len(mean), scaling_factor=scaling, latent_std=float(sample.std()), posterior_std_mean=float(std.float().mean()), recon_l1=out["recon_l1"], seconds=round(time.monotonic() - t0, 1))
@@ -244,9 +247,11 @@ def new_unet(ctx: Context):
     return build_unet(ctx.cfg["unet"], ctx.cfg["text_encoder"]["width"], ctx.cfg["vae"]["latent_channels"]).to(ctx.device)
 
 
-def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None):
+def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, init_unet: dict | None = None):
     final = ctx.run_dir / "unet.final.pt"
     unet = new_unet(ctx)
+    if init_unet is not None:
+        unet.load_state_dict(init_unet)
     if final.exists():
         state = torch.load(final, map_location="cpu")
         return state
