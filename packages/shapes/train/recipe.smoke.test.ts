@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -107,5 +107,53 @@ describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuratio
     );
     expect(trainingSteps).toEqual([]);
     expect(again.some((r) => r.stage === "done")).toBe(true);
+  });
+
+  it("continues from an exported folder (warm start) with the text encoder training too", {
+    timeout: 450_000,
+  }, () => {
+    const smoke = JSON.parse(readFileSync(smokeConfig, "utf8"));
+    const config = path.join(work, "continue.json");
+    writeFileSync(
+      config,
+      JSON.stringify({
+        ...smoke,
+        init_from: modelDir,
+        unet_train: { ...smoke.unet_train, steps: 2, text_encoder_lr_scale: 1.0 },
+      }),
+    );
+    const continued = path.join(work, "continued");
+    const continueLog = path.join(work, "continue-log.jsonl");
+    const run = spawnSync(
+      python,
+      [
+        trainScript,
+        "--config",
+        config,
+        "--run-dir",
+        path.join(work, "run2"),
+        "--export-dir",
+        continued,
+        "--log",
+        continueLog,
+      ],
+      { cwd: repoRoot, encoding: "utf8", timeout: 420_000 },
+    );
+    expect(run.status, run.stderr.slice(-4000)).toBe(0);
+    const stages = readLog(continueLog).map((r) => r.stage);
+    expect(stages).toContain("warm_start");
+    // Warm-started: the contrastive and autoencoder stages do not run again.
+    expect(stages.filter((s) => s === "clip" || s === "vae")).toEqual([]);
+    expect(stages.filter((s) => s === "unet").length).toBeGreaterThan(0);
+    // The release's vocabulary is kept, and the folder still meets the SD ONNX contract.
+    expect(readFileSync(path.join(continued, "tokenizer/vocab.json"), "utf8")).toBe(
+      readFileSync(path.join(modelDir, "tokenizer/vocab.json"), "utf8"),
+    );
+    const check = spawnSync(python, [checkScript, continued], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      timeout: 110_000,
+    });
+    expect(check.status, `${check.stdout}\n${check.stderr.slice(-4000)}`).toBe(0);
   });
 });
