@@ -17,7 +17,7 @@ export type StoreConfig =
 /**
  * Builds a store from environment-style settings: `EASEL_S3_BUCKET` selects S3 (with
  * `EASEL_S3_ENDPOINT`, `EASEL_S3_REGION`, `EASEL_S3_PREFIX`, `EASEL_S3_FORCE_PATH_STYLE=1`,
- * `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`); otherwise a local directory (`EASEL_STORE_DIR`,
+ * `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`/`AWS_SESSION_TOKEN`); otherwise a local directory (`EASEL_STORE_DIR`,
  * default `.easel/images`).
  */
 export function createObjectStore(env: Record<string, string | undefined>): ObjectStore {
@@ -38,6 +38,14 @@ export function storeConfigFromEnv(env: Record<string, string | undefined>): Sto
     ...(env["EASEL_S3_ENDPOINT"] ? { endpoint: env["EASEL_S3_ENDPOINT"] } : {}),
     forcePathStyle:
       env["EASEL_S3_FORCE_PATH_STYLE"] === "1" || env["EASEL_S3_FORCE_PATH_STYLE"] === "true",
-    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+    ...(accessKeyId && secretAccessKey
+      ? { credentials: { accessKeyId, secretAccessKey, ...sessionToken(env) } }
+      : {}),
   };
+}
+
+/** Temporary (STS) credentials come as a key pair plus a session token. */
+function sessionToken(env: Record<string, string | undefined>): { sessionToken?: string } {
+  const token = env["AWS_SESSION_TOKEN"];
+  return token ? { sessionToken: token } : {};
 }

@@ -24,7 +24,7 @@ export interface S3StoreOptions {
   endpoint?: string;
   /** Path-style URLs (`endpoint/bucket/key`), needed by most self-hosted S3-compatible servers. */
   forcePathStyle?: boolean;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** An existing client (tests, custom middleware). Overrides region/endpoint/credentials. */
   client?: S3Client;
 }
