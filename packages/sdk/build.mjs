@@ -39,7 +39,7 @@ await build({
 rmSync("dist/types", { recursive: true, force: true });
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 execFileSync(process.execPath, [tsc, "-p", "tsconfig.dts.json"], { stdio: "inherit" });
-const schemaEntry = join("dist/types/schema/src/index.js");
+const schemaEntry = "dist/types/schema/src/index.js";
 for (const entry of readdirSync("dist/types", { recursive: true })) {
   const file = join("dist/types", String(entry));
   if (!file.endsWith(".d.ts")) continue;

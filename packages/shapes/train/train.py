@@ -26,8 +26,8 @@ import torch  # noqa: E402
 from easel_train import bpe, data  # noqa: E402
 from easel_train.common import LossLog, pick_device, seed_everything  # noqa: E402
 from easel_train.export import export_model  # noqa: E402
-from easel_train.models import build_vae, count_params  # noqa: E402
-from easel_train.stages import Context, cache_latents, new_clip_pair, new_unet, stage_clip, stage_unet, stage_vae  # noqa: E402
+from easel_train.models import build_text_encoder, build_vae, count_params  # noqa: E402
+from easel_train.stages import Context, cache_latents, new_unet, stage_clip, stage_unet, stage_vae  # noqa: E402
 from easel_train.warm_start import load_release  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -150,7 +150,7 @@ def main() -> None:
     else:
         # Continue from a released model: its text encoder, autoencoder and UNet (the
         # contrastive and autoencoder stages are done); the UNet stage starts from its weights.
-        text_encoder, image_encoder = new_clip_pair(ctx).text_encoder, None
+        text_encoder, image_encoder = build_text_encoder(cfg["text_encoder"], ctx.vocab_size, ctx.bos_id, ctx.eos_id), None
         vae, unet = build_vae(cfg["vae"]), new_unet(ctx)
         release_scaling = load_release(init_from, text_encoder, unet, vae)
         text_encoder.to(device)

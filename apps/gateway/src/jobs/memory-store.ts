@@ -74,6 +74,7 @@ export class MemoryJobStore implements JobStore {
       if (ended < cutoffMs) gone.add(job.id);
       else oldestFinishedMs = Math.min(oldestFinishedMs ?? ended, ended);
     }
+    if (gone.size === 0) return { removed: 0, oldestFinishedMs };
     for (const id of gone) {
       this.jobs.delete(id);
       await this.persistJob(id);

@@ -41,6 +41,11 @@ class StorageJobStore extends MemoryJobStore {
  */
 export class JobsDurableObject extends DurableObject<WorkerEnv> {
   private readonly store: StorageJobStore;
+  /**
+   * No finished job is due to be forgotten before this (epoch ms), so alarms before it skip the
+   * scan. In memory only: a restarted object scans at its first alarm.
+   */
+  private noExpiryBefore = 0;
 
   constructor(ctx: DurableObjectState, env: WorkerEnv) {
     super(ctx, env);
@@ -83,11 +88,18 @@ export class JobsDurableObject extends DurableObject<WorkerEnv> {
   override async alarm(): Promise<void> {
     const { service } = buildJobsService(this.env, this.store);
     const next = await service.reconcile();
-    const expiry = await service.expireFinished();
     const waits: number[] = [];
     if ((await this.store.pending()).length > 0) waits.push(Math.max(500, Math.min(next, 5000)));
+    // Reconciling runs every few seconds while jobs are pending; the retention scan only when due.
     // With nothing pending the object still wakes when its oldest finished job is due to go.
-    if (expiry !== null) waits.push(Math.max(1000, expiry));
+    if (Date.now() >= this.noExpiryBefore) {
+      const dueIn = await service.expireFinished();
+      // With no finished job, one that finishes later is due a whole retention (>= 1 h) from now.
+      this.noExpiryBefore = Date.now() + (dueIn ?? 3_600_000);
+      if (dueIn !== null) waits.push(Math.max(1000, dueIn));
+    } else {
+      waits.push(this.noExpiryBefore - Date.now());
+    }
     if (waits.length > 0) await this.ensureAlarm(Math.min(...waits));
   }
 

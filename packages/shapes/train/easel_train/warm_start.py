@@ -51,12 +51,11 @@ def _key_from_node(node: onnx.NodeProto, expected: dict[str, torch.Tensor]) -> s
     parts = [p for p in node.name.split("/") if p]
     if len(parts) < 2:
         return None
-    module = ".".join(parts[:-1])
-    suffix = _SUFFIX[node.op_type]
+    path = "." + ".".join(parts[:-1]) + "." + _SUFFIX[node.op_type]
     # Node paths start at the wrapper's attribute ("unet", "text_encoder") or, for the VAE, at
-    # its sub-module ("decoder"); match on the key's tail.
-    matches = [k for k in expected if (k == f"{module}.{suffix}" or f".{k}".endswith(f".{module}.{suffix}") or f"{module}.{suffix}".endswith(f".{k}"))]
-    return matches[0] if len(matches) == 1 else None
+    # its sub-module ("decoder"): the key is the longest one the path ends with.
+    matches = [k for k in expected if path.endswith(f".{k}")]
+    return max(matches, key=len) if matches else None
 
 
 def load_release(folder: Path, text_encoder, unet, vae) -> float:
@@ -66,7 +65,7 @@ def load_release(folder: Path, text_encoder, unet, vae) -> float:
     train a half-random model.
     """
     for module, files in ((text_encoder, ["text_encoder"]), (unet, ["unet"]), (vae, ["vae_encoder", "vae_decoder"])):
-        expected = {k: v for k, v in module.state_dict().items()}
+        expected = module.state_dict()
         found: dict[str, torch.Tensor] = {}
         for name in files:
             found.update(onnx_state_dict(folder / name / "model.onnx", _PREFIX[name], expected))
