@@ -31,7 +31,40 @@ def build_text_encoder(cfg: dict, vocab_size: int, bos_id: int, eos_id: int):
         pad_token_id=eos_id,
     )
     config._attn_implementation = "eager"
-    return CLIPTextModel(config)
+    if not cfg.get("bidirectional", False):
+        return CLIPTextModel(config)
+    # Recorded in text_encoder/config.json so the folder says how its graph attends.
+    config.easel_attention = "bidirectional"
+    return _bidirectional_text_model()(config)
+
+
+def _bidirectional_text_model():
+    """CLIPTextModel whose tokens attend both ways, up to and including the first eos.
+
+    CLIP's causal mask leaves the subject of "a red circle above a blue square" blind to the
+    relation that follows it, and a causal encoder trained with the UNet drew relations at chance
+    (release 2). Letting every token see the whole caption, as T5-style encoders do, puts the
+    role on each object's own tokens. Keys after the first eos (the padding) are masked, so the
+    states up to the eos do not depend on how far a caption is padded, and sequences may be cut
+    just after the longest caption, as with the causal mask. Same parameters and module paths as
+    CLIPTextModel, so checkpoints and released folders load into either.
+    """
+    from transformers import CLIPTextModel
+    from transformers.modeling_outputs import BaseModelOutputWithPooling
+
+    class BidirectionalCLIPTextModel(CLIPTextModel):
+        def forward(self, input_ids: torch.Tensor, **_: object) -> BaseModelOutputWithPooling:
+            hidden = self.embeddings(input_ids=input_ids)
+            first_eos = (input_ids == self.eos_token_id).int().argmax(-1)
+            positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+            visible = positions[None, :] <= first_eos[:, None]
+            mask = torch.zeros(visible.shape, dtype=hidden.dtype, device=hidden.device)
+            mask = mask.masked_fill(~visible, torch.finfo(hidden.dtype).min)[:, None, None, :]
+            states = self.final_layer_norm(self.encoder(inputs_embeds=hidden, attention_mask=mask).last_hidden_state)
+            pooled = states[torch.arange(states.shape[0], device=states.device), first_eos]
+            return BaseModelOutputWithPooling(last_hidden_state=states, pooler_output=pooled)
+
+    return BidirectionalCLIPTextModel
 
 
 def build_vae(cfg: dict):
