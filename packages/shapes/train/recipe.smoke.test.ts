@@ -109,7 +109,7 @@ describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuratio
     expect(again.some((r) => r.stage === "done")).toBe(true);
   });
 
-  it("continues from an exported folder (warm start) with the text encoder training too", {
+  it("continues from an exported folder (warm start), its text encoder now bidirectional and training too", {
     timeout: 450_000,
   }, () => {
     const smoke = JSON.parse(readFileSync(smokeConfig, "utf8"));
@@ -119,6 +119,8 @@ describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuratio
       JSON.stringify({
         ...smoke,
         init_from: modelDir,
+        // As release 3 did: the causal release's weights go on in a bidirectional encoder.
+        text_encoder: { ...smoke.text_encoder, bidirectional: true },
         unet_train: { ...smoke.unet_train, steps: 2, text_encoder_lr_scale: 1.0 },
       }),
     );
@@ -149,6 +151,10 @@ describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuratio
     expect(readFileSync(path.join(continued, "tokenizer/vocab.json"), "utf8")).toBe(
       readFileSync(path.join(modelDir, "tokenizer/vocab.json"), "utf8"),
     );
+    const encoderConfig = JSON.parse(
+      readFileSync(path.join(continued, "text_encoder/config.json"), "utf8"),
+    );
+    expect(encoderConfig.easel_attention).toBe("bidirectional");
     const check = spawnSync(python, [checkScript, continued], {
       cwd: repoRoot,
       encoding: "utf8",
