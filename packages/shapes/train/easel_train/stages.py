@@ -321,7 +321,11 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
         else:
             states = torch.where(drop[:, None, None], empty_states, cached[inverse[it]].to(ctx.device).float())
         pred = unet(noisy, t, states).sample
-        weight = torch.clamp(snr[t], max=sc["min_snr_gamma"]) / snr[t]
+        # The epsilon loss weighs the x0 error by the SNR (min-SNR-gamma caps it at gamma). At
+        # high noise, where a sample's layout (which object goes where, how many) is decided,
+        # that weight is ~0.005; a floor keeps the layout learnable (release 3).
+        x0_weight = torch.clamp(snr[t], max=sc["min_snr_gamma"], min=sc.get("x0_weight_floor", 0.0))
+        weight = x0_weight / snr[t]
         loss = (weight * (pred - noise).pow(2).mean((1, 2, 3))).mean()
         lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
         _set_lr(opt, lr)
