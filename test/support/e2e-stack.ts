@@ -34,7 +34,10 @@ let bucketCount = 0;
 export async function startE2EStack(
   runtime: Runtime,
   s3Server: S3TestServer,
-  { keys = [] }: { keys?: readonly StackKey[] } = {},
+  {
+    keys = [],
+    gatewayEnv = {},
+  }: { keys?: readonly StackKey[]; gatewayEnv?: Record<string, string> } = {},
 ): Promise<E2EStack> {
   const dataDir = await mkdtemp(join(tmpdir(), `easel-e2e-${runtime}-`));
   const bucket = `easel-e2e-${runtime}-${process.pid}-${++bucketCount}`;
@@ -65,6 +68,7 @@ export async function startE2EStack(
       gatewayEnv: {
         EASEL_WEBHOOK_SECRET: webhookSecret,
         EASEL_ALLOW_PRIVATE_WEBHOOKS: "1",
+        ...gatewayEnv,
       },
     });
     return {

@@ -76,11 +76,12 @@ const reconcile = async () => {
 void reconcile();
 
 // Finished jobs are forgotten after the retention: sleep until the oldest is due, at most an hour
-// (a job that finishes meanwhile is due a whole retention, >= 1 h, later).
+// (a job that finishes meanwhile is due a whole retention later).
 let expiryTimer: NodeJS.Timeout | undefined;
 const expire = async () => {
   const next = await jobs.expireFinished().catch(() => null);
-  expiryTimer = setTimeout(expire, Math.max(1000, Math.min(next ?? 3_600_000, 3_600_000)));
+  const sleep = Math.min(next ?? config.EASEL_JOB_RETENTION_HOURS * 3_600_000, 3_600_000);
+  expiryTimer = setTimeout(expire, Math.max(1000, sleep));
   expiryTimer.unref();
 };
 void expire();

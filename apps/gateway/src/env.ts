@@ -20,8 +20,8 @@ export const gatewayEnvSchema = z.object({
   /** Longest wait of POST /v1/images/generations, seconds. */
   EASEL_GENERATE_WAIT_S: z.coerce.number().int().min(1).max(600).default(120),
   EASEL_INFERENCE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  /** Hours a finished job and its idempotency key are kept (1 h to 1 year). */
-  EASEL_JOB_RETENTION_HOURS: z.coerce.number().int().min(1).max(8760).default(168),
+  /** Hours a finished job and its idempotency key are kept (0.001 h = 3.6 s, up to 1 year). */
+  EASEL_JOB_RETENTION_HOURS: z.coerce.number().min(0.001).max(8760).default(168),
 });
 export type GatewayEnvConfig = z.infer<typeof gatewayEnvSchema>;
 

@@ -86,7 +86,7 @@ export class JobsDurableObject extends DurableObject<WorkerEnv> {
   }
 
   override async alarm(): Promise<void> {
-    const { service } = buildJobsService(this.env, this.store);
+    const { service, config } = buildJobsService(this.env, this.store);
     const next = await service.reconcile();
     const waits: number[] = [];
     if ((await this.store.pending()).length > 0) waits.push(Math.max(500, Math.min(next, 5000)));
@@ -94,8 +94,8 @@ export class JobsDurableObject extends DurableObject<WorkerEnv> {
     // With nothing pending the object still wakes when its oldest finished job is due to go.
     if (Date.now() >= this.noExpiryBefore) {
       const dueIn = await service.expireFinished();
-      // With no finished job, one that finishes later is due a whole retention (>= 1 h) from now.
-      this.noExpiryBefore = Date.now() + (dueIn ?? 3_600_000);
+      // With no finished job, one that finishes later is due a whole retention from now.
+      this.noExpiryBefore = Date.now() + (dueIn ?? config.EASEL_JOB_RETENTION_HOURS * 3_600_000);
       if (dueIn !== null) waits.push(Math.max(1000, dueIn));
     } else {
       waits.push(this.noExpiryBefore - Date.now());
