@@ -69,7 +69,10 @@ describe("the main-job command", () => {
     "writes a PNG that shows the prompt through the %s gateway, then stops the stack",
     async (_, extra) => {
       const output = join(dir, "out.png");
-      const { done } = run([PROMPT, "-o", output, "--seed", "42", ...extra], {
+      // A seed the shipped model draws right: this test is about the stack carrying prompt and
+      // seed through; the model's own accuracy ("a yellow star": 45 of seeds 0-49 with release 3)
+      // is measured by `pnpm eval:model`.
+      const { done } = run([PROMPT, "-o", output, "--seed", "7", ...extra], {
         EASEL_DATA_DIR: join(dir, "data"),
       });
       const result = await done;
