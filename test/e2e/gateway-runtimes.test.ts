@@ -1,9 +1,15 @@
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { createEaselClient, EaselError, type Job, type JobEvent } from "@easel/sdk";
-import { findMotoServer, type S3TestServer, startS3TestServer } from "@easel/storage/testing";
+import { findMotoServer } from "@easel/storage/testing";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type E2EStack, RUNTIMES, startE2EStack } from "../support/e2e-stack.ts";
+import {
+  type E2EStack,
+  RUNTIMES,
+  settledJob,
+  startE2EStack,
+  useS3TestServer,
+} from "../support/e2e-stack.ts";
 import {
   checkImage,
   describeVerdict,
@@ -31,8 +37,6 @@ const STEPS = 8;
 /** OpenAI's types list only OpenAI's sizes; the wire format is the same WIDTHxHEIGHT. */
 const SIZE_64 = "64x64" as NonNullable<OpenAI.ImageGenerateParams["size"]>;
 
-const TERMINAL = new Set(["succeeded", "failed", "canceled"]);
-
 async function bytesOf(url: string, headers: Record<string, string> = {}): Promise<Uint8Array> {
   const response = await fetch(url, { headers });
   expect(response.status, `GET ${url}`).toBe(200);
@@ -40,14 +44,7 @@ async function bytesOf(url: string, headers: Record<string, string> = {}): Promi
 }
 
 describe.skipIf(!hasMoto)("end to end", () => {
-  let s3Server: S3TestServer;
-
-  beforeAll(async () => {
-    s3Server = await startS3TestServer();
-  });
-  afterAll(async () => {
-    await s3Server?.stop();
-  });
+  const s3Server = useS3TestServer();
 
   describe.each(RUNTIMES)("through the %s gateway", (runtime) => {
     let stack: E2EStack;
@@ -55,7 +52,7 @@ describe.skipIf(!hasMoto)("end to end", () => {
     let openai: OpenAI;
 
     beforeAll(async () => {
-      stack = await startE2EStack(runtime, s3Server);
+      stack = await startE2EStack(runtime, s3Server());
       easel = createEaselClient({ baseUrl: stack.baseUrl, apiKey: stack.apiKey });
       openai = new OpenAI({ baseURL: `${stack.baseUrl}/v1`, apiKey: stack.apiKey, maxRetries: 0 });
     }, 180_000);
@@ -63,15 +60,7 @@ describe.skipIf(!hasMoto)("end to end", () => {
       await stack?.stop();
     });
 
-    /** Waits until a job is terminal (jobs.get refreshes it from inference). */
-    async function settled(id: string, timeoutMs = 30_000): Promise<Job> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const job = await easel.jobs.get(id);
-        if (TERMINAL.has(job.status) || Date.now() > deadline) return job;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    const settled = (id: string) => settledJob(easel, id);
 
     it("lists the served model through the SDK and the openai client", async () => {
       const models = await easel.models.list();

@@ -1,7 +1,13 @@
-import { createEaselClient, type Job } from "@easel/sdk";
-import { findMotoServer, type S3TestServer, startS3TestServer } from "@easel/storage/testing";
+import { createEaselClient } from "@easel/sdk";
+import { findMotoServer } from "@easel/storage/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type E2EStack, RUNTIMES, startE2EStack } from "../support/e2e-stack.ts";
+import {
+  type E2EStack,
+  RUNTIMES,
+  settledJob,
+  startE2EStack,
+  useS3TestServer,
+} from "../support/e2e-stack.ts";
 
 /**
  * Job retention on both gateway runtimes: a finished job and its idempotency key are forgotten
@@ -15,21 +21,14 @@ if (!hasMoto)
   console.warn("skipping job retention: moto_server not found (bash infra/local/setup.sh --test)");
 
 describe.skipIf(!hasMoto)("job retention", () => {
-  let s3Server: S3TestServer;
-
-  beforeAll(async () => {
-    s3Server = await startS3TestServer();
-  });
-  afterAll(async () => {
-    await s3Server?.stop();
-  });
+  const s3Server = useS3TestServer();
 
   describe.each(RUNTIMES)("through the %s gateway", (runtime) => {
     let stack: E2EStack;
     let easel: ReturnType<typeof createEaselClient>;
 
     beforeAll(async () => {
-      stack = await startE2EStack(runtime, s3Server, {
+      stack = await startE2EStack(runtime, s3Server(), {
         gatewayEnv: { EASEL_JOB_RETENTION_HOURS: String(RETENTION_HOURS) },
       });
       easel = createEaselClient({ baseUrl: stack.baseUrl, apiKey: stack.apiKey });
@@ -44,16 +43,7 @@ describe.skipIf(!hasMoto)("job retention", () => {
       // job finishing after a scan that found nothing must still be forgotten on time.
       const input = { prompt: "a red circle", seed: 3, steps: 100, num_images: 2 };
       const created = await easel.jobs.create({ input }, { idempotencyKey });
-      let finished: Job | undefined;
-      for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
-        const job = await easel.jobs.get(created.id);
-        if (job.status === "succeeded" || job.status === "failed") {
-          finished = job;
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(finished?.status).toBe("succeeded");
+      expect((await settledJob(easel, created.id, 60_000)).status).toBe("succeeded");
       const finishedAt = Date.now();
       // Within the retention the key still names the same job.
       const repeated = await easel.jobs.create({ input }, { idempotencyKey });

@@ -1,8 +1,8 @@
 import { DeleteObjectCommand } from "@aws-sdk/client-s3";
 import { createEaselClient, EaselError, type JobEvent } from "@easel/sdk";
-import { findMotoServer, type S3TestServer, startS3TestServer } from "@easel/storage/testing";
+import { findMotoServer } from "@easel/storage/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type E2EStack, RUNTIMES, startE2EStack } from "../support/e2e-stack.ts";
+import { type E2EStack, RUNTIMES, startE2EStack, useS3TestServer } from "../support/e2e-stack.ts";
 
 /**
  * The SDK's retries against the real stack: a key whose limit is one request per 2 s (429 +
@@ -50,20 +50,13 @@ function expectRetryAfterHonoured(attempts: Attempt[]): void {
 }
 
 describe.skipIf(!hasMoto)("SDK retries against the real stack", () => {
-  let s3Server: S3TestServer;
-
-  beforeAll(async () => {
-    s3Server = await startS3TestServer();
-  });
-  afterAll(async () => {
-    await s3Server?.stop();
-  });
+  const s3Server = useS3TestServer();
 
   describe.each(RUNTIMES)("through the %s gateway", (runtime) => {
     let stack: E2EStack;
 
     beforeAll(async () => {
-      stack = await startE2EStack(runtime, s3Server, {
+      stack = await startE2EStack(runtime, s3Server(), {
         keys: [{ id: "slow", limits: { requests: 1, windowSeconds: 2, concurrentJobs: 2 } }],
       });
     }, 180_000);

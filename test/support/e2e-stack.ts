@@ -2,8 +2,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
+import type { createEaselClient, Job } from "@easel/sdk";
 import { type RunningStack, type StackKey, startStack } from "@easel/stack";
-import type { S3TestServer } from "@easel/storage/testing";
+import { type S3TestServer, startS3TestServer } from "@easel/storage/testing";
+import { afterAll, beforeAll } from "vitest";
 import { modelEnv } from "./model.ts";
 import { newWebhookSecret, startWebhookReceiver, type WebhookReceiver } from "./webhooks.ts";
 
@@ -24,6 +26,40 @@ export interface E2EStack extends RunningStack {
 }
 
 let bucketCount = 0;
+
+/**
+ * A real S3-compatible test server for the enclosing `describe`: started before its tests and
+ * stopped after them. Returns a getter, as the server exists only once `beforeAll` has run.
+ */
+export function useS3TestServer(): () => S3TestServer {
+  let server: S3TestServer | undefined;
+  beforeAll(async () => {
+    server = await startS3TestServer();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (server === undefined) throw new Error("the S3 test server is used before it started");
+    return server;
+  };
+}
+
+const TERMINAL = new Set<Job["status"]>(["succeeded", "failed", "canceled"]);
+
+/** Polls a job (jobs.get refreshes it from inference) until it is terminal or `timeoutMs` passed. */
+export async function settledJob(
+  easel: ReturnType<typeof createEaselClient>,
+  id: string,
+  timeoutMs = 30_000,
+): Promise<Job> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await easel.jobs.get(id);
+    if (TERMINAL.has(job.status) || Date.now() > deadline) return job;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 /**
  * The whole stack for end-to-end tests: inference (the test model, one thread) storing images in

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { createApp } from "./app.ts";
-import { isTrue, parseBackends, parseGatewayEnv, parseOrigins } from "./env.ts";
+import { isTrue, jobRetentionMs, parseBackends, parseGatewayEnv, parseOrigins } from "./env.ts";
 import { HttpInferenceClient } from "./inference/client.ts";
 import { FileJobStore } from "./jobs/file-store.ts";
 import { JobsService } from "./jobs/service.ts";
@@ -52,7 +52,7 @@ const jobs = new JobsService({
     : null,
   webhookPolicy: resolvingAddressPolicy(isTrue(config.EASEL_ALLOW_PRIVATE_WEBHOOKS)),
   publicUrl: config.EASEL_PUBLIC_URL ?? `http://${host}:${port}`,
-  retentionMs: config.EASEL_JOB_RETENTION_HOURS * 3_600_000,
+  retentionMs: jobRetentionMs(config),
 });
 const app = createApp({
   keys,
@@ -80,7 +80,7 @@ void reconcile();
 let expiryTimer: NodeJS.Timeout | undefined;
 const expire = async () => {
   const next = await jobs.expireFinished().catch(() => null);
-  const sleep = Math.min(next ?? config.EASEL_JOB_RETENTION_HOURS * 3_600_000, 3_600_000);
+  const sleep = Math.min(next ?? jobRetentionMs(config), 3_600_000);
   expiryTimer = setTimeout(expire, Math.max(1000, sleep));
   expiryTimer.unref();
 };

@@ -25,6 +25,11 @@ export const gatewayEnvSchema = z.object({
 });
 export type GatewayEnvConfig = z.infer<typeof gatewayEnvSchema>;
 
+/** EASEL_JOB_RETENTION_HOURS in milliseconds. */
+export function jobRetentionMs(config: GatewayEnvConfig): number {
+  return config.EASEL_JOB_RETENTION_HOURS * 3_600_000;
+}
+
 export class GatewayConfigError extends Error {
   override readonly name = "GatewayConfigError";
 }

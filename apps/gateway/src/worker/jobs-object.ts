@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { jobRetentionMs } from "../env.ts";
 import { MemoryJobStore } from "../jobs/memory-store.ts";
 import type { IdempotencyClaim, JobRecord } from "../jobs/store.ts";
 import type { WorkerEnv } from "./env.ts";
@@ -95,7 +96,7 @@ export class JobsDurableObject extends DurableObject<WorkerEnv> {
     if (Date.now() >= this.noExpiryBefore) {
       const dueIn = await service.expireFinished();
       // With no finished job, one that finishes later is due a whole retention from now.
-      this.noExpiryBefore = Date.now() + (dueIn ?? config.EASEL_JOB_RETENTION_HOURS * 3_600_000);
+      this.noExpiryBefore = Date.now() + (dueIn ?? jobRetentionMs(config));
       if (dueIn !== null) waits.push(Math.max(1000, dueIn));
     } else {
       waits.push(this.noExpiryBefore - Date.now());

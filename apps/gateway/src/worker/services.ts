@@ -1,4 +1,4 @@
-import { isTrue, parseBackends, parseGatewayEnv } from "../env.ts";
+import { isTrue, jobRetentionMs, parseBackends, parseGatewayEnv } from "../env.ts";
 import { HttpInferenceClient } from "../inference/client.ts";
 import { JobsService } from "../jobs/service.ts";
 import type { JobStore } from "../jobs/store.ts";
@@ -31,7 +31,7 @@ export function buildJobsService(
         : null,
       webhookPolicy: literalAddressPolicy(isTrue(config.EASEL_ALLOW_PRIVATE_WEBHOOKS)),
       publicUrl: config.EASEL_PUBLIC_URL ?? "",
-      retentionMs: config.EASEL_JOB_RETENTION_HOURS * 3_600_000,
+      retentionMs: jobRetentionMs(config),
     }),
   };
 }

@@ -91,6 +91,13 @@ def scheduler_config(cfg: dict) -> dict:
 
 
 @torch.no_grad()
+def export_text_encoder(text_encoder, path: Path, length: int = 77) -> None:
+    """The text encoder graph: int32 input_ids -> last_hidden_state, pooler_output (SD's contract)."""
+    ids = torch.zeros(2, length, dtype=torch.int32)
+    _export(TextEncoderOnnx(text_encoder), (ids,), path, ["input_ids"], ["last_hidden_state", "pooler_output"],
+            {"input_ids": {0: "batch", 1: "sequence"}, "last_hidden_state": {0: "batch", 1: "sequence"}, "pooler_output": {0: "batch"}})  # fmt: skip
+
+
 def export_model(out: Path, cfg: dict, tokenizer_dir: Path, text_encoder, unet, vae, scaling_factor: float) -> dict:
     """Writes the model folder at `out` (replaced atomically) and returns the ONNX file sizes."""
     tmp = out.with_name(out.name + ".tmp")
@@ -101,9 +108,7 @@ def export_model(out: Path, cfg: dict, tokenizer_dir: Path, text_encoder, unet, 
     latent_c = vae.config.latent_channels
     vae.register_to_config(scaling_factor=scaling_factor)
 
-    ids = torch.zeros(2, 77, dtype=torch.int32)
-    _export(TextEncoderOnnx(text_encoder), (ids,), tmp / "text_encoder/model.onnx", ["input_ids"], ["last_hidden_state", "pooler_output"],
-            {"input_ids": {0: "batch", 1: "sequence"}, "last_hidden_state": {0: "batch", 1: "sequence"}, "pooler_output": {0: "batch"}})  # fmt: skip
+    export_text_encoder(text_encoder, tmp / "text_encoder/model.onnx")
     text_encoder.config.to_json_file(str(tmp / "text_encoder/config.json"))
 
     sample = torch.randn(2, latent_c, 16, 16)

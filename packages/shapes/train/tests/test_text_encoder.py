@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 
-from easel_train.export import TextEncoderOnnx, _export  # noqa: E402
+from easel_train.export import export_text_encoder  # noqa: E402
 from easel_train.models import build_text_encoder  # noqa: E402
 
 SIZE = {"width": 32, "layers": 2, "heads": 2}
@@ -64,8 +64,7 @@ class BidirectionalTextEncoder(unittest.TestCase):
     def test_onnx_export_matches_pytorch(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model.onnx"
-            axes = {"input_ids": {0: "batch", 1: "sequence"}, "last_hidden_state": {0: "batch", 1: "sequence"}, "pooler_output": {0: "batch"}}
-            _export(TextEncoderOnnx(self.both), (torch.zeros(2, 12, dtype=torch.int32),), path, ["input_ids"], ["last_hidden_state", "pooler_output"], axes)
+            export_text_encoder(self.both, path, length=12)
             ids = torch.cat([caption(5, 6, 7, length=16), caption(9, length=16)])
             got = ort.InferenceSession(str(path)).run(None, {"input_ids": ids.numpy().astype(np.int32)})[0]
         np.testing.assert_allclose(got, states(self.both, ids).numpy(), rtol=0, atol=1e-5)
