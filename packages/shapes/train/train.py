@@ -115,7 +115,8 @@ def main() -> None:
 
     t0 = time.monotonic()
     d = cfg["data"]
-    images, captions = data.load_or_generate(resolve(d["dir"]) if "dir" in d else run_dir / "data", d["count"], d["seed"], d.get("shards", 1))
+    images, rows = data.load_or_generate(resolve(d["dir"]) if "dir" in d else run_dir / "data", d["count"], d["seed"], d.get("shards", 1))
+    captions = [r["caption"] for r in rows]
     data.assert_no_held_out(captions)
     log.write("data", images=len(images), unique_captions=len(set(captions)), seconds=round(time.monotonic() - t0, 1))
 
@@ -132,10 +133,17 @@ def main() -> None:
     ids = np.array([tok.encode_padded(c) for c in captions], dtype=np.int64)
     log.write("tokenizer", vocab=len(tok.vocab), merges=len(tok.ranks), max_tokens=int((ids != tok.eos_id).sum(1).max()))
 
+    grounding = None
+    if cfg["unet_train"].get("grounding_weight", 0) > 0:
+        from easel_train.grounding import build as build_grounding
+
+        t0 = time.monotonic()
+        grounding = build_grounding(rows, tok)
+        log.write("grounding", tokens=int((grounding.token_groups >= 0).sum()), seconds=round(time.monotonic() - t0, 1))
     ctx = Context(
         cfg=cfg, run_dir=run_dir, log=log, device=device, images=images, ids=ids,
         empty_ids=np.array(tok.encode_padded(""), dtype=np.int64), vocab_size=len(tok.vocab),
-        bos_id=tok.bos_id, eos_id=tok.eos_id, budget_minutes=budget,
+        bos_id=tok.bos_id, eos_id=tok.eos_id, budget_minutes=budget, grounding=grounding,
     )  # fmt: skip
 
     if init_from is None:

@@ -7,7 +7,9 @@ import { ShapesError } from "../errors.ts";
 import { detectObjects } from "../evaluate/evaluate.ts";
 import { canonicalCaption } from "../grammar/caption.ts";
 import { parsePrompt } from "../grammar/parse.ts";
-import type { SceneSpec } from "../spec.ts";
+import { rasterize } from "../render/index.ts";
+import { type SceneSpec, sceneObjects } from "../spec.ts";
+import { PALETTE } from "../world.ts";
 import { evalPromptSet } from "./eval-set.ts";
 import { generateDataset } from "./generate.ts";
 import { writeDataset } from "./write.ts";
@@ -99,6 +101,31 @@ describe("generateDataset", () => {
     }
   });
 
+  it("gives the layout each image was drawn from, objects in spec order", () => {
+    let relations = 0;
+    for (const item of generateDataset({ count: 400, seed: 21, split: "all" })) {
+      expect(Buffer.from(rasterize(item.layout).data).equals(Buffer.from(item.image.data))).toBe(
+        true,
+      );
+      const named = sceneObjects(item.spec);
+      expect(item.layout.objects.map((o) => [o.colour, o.shape])).toEqual(
+        named.map((o) => [o.colour, o.shape]),
+      );
+      if (item.spec.form === "relation") {
+        relations++;
+        const [subject, reference] = item.layout.objects;
+        const delta = {
+          above: reference!.cy - subject!.cy,
+          below: subject!.cy - reference!.cy,
+          "left of": reference!.cx - subject!.cx,
+          "right of": subject!.cx - reference!.cx,
+        }[item.spec.relation];
+        expect(delta).toBeGreaterThan(0);
+      }
+    }
+    expect(relations).toBeGreaterThan(100);
+  });
+
   it("names the bad option", () => {
     expect(() => [...generateDataset({ count: -1, seed: 1, split: "train" })]).toThrow(
       "generateDataset: count must be an integer >= 0, got -1",
@@ -174,7 +201,12 @@ describe("writeDataset", () => {
     });
     const expected = [...generateDataset({ count: 300, seed: 5, split: "train" })];
     expected.forEach((item, i) => {
-      expect(JSON.parse(lines[i]!)).toEqual({ caption: item.caption, spec: item.spec });
+      const { background, objects } = item.layout;
+      expect(JSON.parse(lines[i]!)).toEqual({
+        caption: item.caption,
+        spec: item.spec,
+        layout: { background, objects: objects.map((o) => ({ ...o, rgb: PALETTE[o.colour] })) },
+      });
     });
     const last = expected[299]!;
     expect(images.subarray(299 * 12288).equals(Buffer.from(last.image.data))).toBe(true);

@@ -1,7 +1,7 @@
 import { ShapesError } from "../errors.ts";
 import { captionFor } from "../grammar/caption.ts";
 import type { RgbImage } from "../image.ts";
-import { renderScene } from "../render/index.ts";
+import { layoutScene, rasterize, type SceneLayout } from "../render/index.ts";
 import { mixSeed, Rng } from "../rng.ts";
 import type { SceneSpec } from "../spec.ts";
 import { type Split, sampleSceneSpec } from "./sample.ts";
@@ -26,6 +26,9 @@ export interface DatasetItem {
   image: RgbImage;
   caption: string;
   spec: SceneSpec;
+  /** Where every object was drawn (spec order: a relation's subject first); the training recipe
+   * grounds each object's words in its pixels with it. */
+  layout: SceneLayout;
 }
 
 /**
@@ -54,6 +57,7 @@ export function* generateDataset(options: DatasetOptions): Generator<DatasetItem
     const rng = new Rng(mixSeed(seed, index));
     const spec = sampleSceneSpec(rng, split);
     const caption = captionFor(spec, rng, { paraphrase: rng.chance(paraphraseRate) });
-    yield { index, image: renderScene(spec, rng), caption, spec };
+    const layout = layoutScene(spec, rng);
+    yield { index, image: rasterize(layout), caption, spec, layout };
   }
 }

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { IMAGE_SIZE } from "../world.ts";
+import { IMAGE_SIZE, PALETTE } from "../world.ts";
 import { type DatasetOptions, generateDataset } from "./generate.ts";
 
 /** Options of `writeDataset`. */
@@ -21,7 +21,9 @@ const BATCH = 256;
 
 /**
  * Writes a dataset in the training format: `images.u8` (count x 64 x 64 x 3 raw uint8 RGB,
- * row-major HWC), `captions.jsonl` (`{"caption": string, "spec": SceneSpec}` per line, same order)
+ * row-major HWC), `captions.jsonl` (`{"caption", "spec", "layout"}` per line, same order; `layout` is
+ * the background RGB and every drawn object: colour, shape, size, box side `extent`, centre `cx, cy`
+ * in pixels and its palette `rgb`)
  * and `meta.json` (`{count, seed, split, width: 64, height: 64}`).
  *
  * @example
@@ -47,7 +49,11 @@ export function writeDataset(options: WriteDatasetOptions): WriteDatasetResult {
     };
     for (const item of generateDataset(datasetOptions)) {
       buffer.set(item.image.data, inBuffer * imageBytes);
-      lines.push(`${JSON.stringify({ caption: item.caption, spec: item.spec })}\n`);
+      const { caption, spec, layout } = item;
+      const objects = layout.objects.map((o) => ({ ...o, rgb: PALETTE[o.colour] }));
+      lines.push(
+        `${JSON.stringify({ caption, spec, layout: { background: layout.background, objects } })}\n`,
+      );
       inBuffer++;
       written++;
       if (inBuffer === BATCH) flush();

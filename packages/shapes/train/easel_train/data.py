@@ -51,19 +51,21 @@ def generate(out_dir: Path, count: int, seed: int, split: str = "train") -> None
     subprocess.run(cmd, cwd=REPO_ROOT, check=True)
 
 
-def load(folder: Path, expect_train: bool = True) -> tuple[np.ndarray, list[str]]:
-    """(images [N,64,64,3] uint8, captions) from a dataset folder."""
-    captions = [json.loads(line)["caption"] for line in (folder / "captions.jsonl").read_text().splitlines() if line]
+def load(folder: Path, expect_train: bool = True) -> tuple[np.ndarray, list[dict]]:
+    """(images [N,64,64,3] uint8, rows) from a dataset folder; a row is one line of captions.jsonl
+    (`caption`, `spec` and, from corpora written since release 4, `layout`)."""
+    rows = [json.loads(line) for line in (folder / "captions.jsonl").read_text().splitlines() if line]
+    captions = [r["caption"] for r in rows]
     raw = np.fromfile(folder / "images.u8", dtype=np.uint8)
     n = len(captions)
     if raw.size != n * IMAGE_SIZE * IMAGE_SIZE * 3:
         raise ValueError(f"{folder}/images.u8 has {raw.size} bytes, expected {n}*64*64*3 for {n} captions")
     if expect_train:
         assert_no_held_out(captions)
-    return raw.reshape(n, IMAGE_SIZE, IMAGE_SIZE, 3), captions
+    return raw.reshape(n, IMAGE_SIZE, IMAGE_SIZE, 3), rows
 
 
-def load_or_generate(folder: Path, count: int, seed: int, shards: int = 1) -> tuple[np.ndarray, list[str]]:
+def load_or_generate(folder: Path, count: int, seed: int, shards: int = 1) -> tuple[np.ndarray, list[dict]]:
     """Loads the cached corpus, generating it first (in `shards` parallel CLI runs) when absent."""
     if not (folder / "done").exists():
         shard_dirs = [folder / f"shard{i}" for i in range(shards)]
@@ -80,9 +82,9 @@ def load_or_generate(folder: Path, count: int, seed: int, shards: int = 1) -> tu
             if p.wait() != 0:
                 raise RuntimeError(f"dataset CLI failed with exit code {p.returncode}")
         (folder / "done").write_text(json.dumps({"count": count, "seed": seed, "shards": shards}))
-    images, captions = [], []
+    images, rows = [], []
     for d in sorted(folder.glob("shard*")):
-        im, cap = load(d)
+        im, shard_rows = load(d)
         images.append(im)
-        captions += cap
-    return np.concatenate(images), captions
+        rows += shard_rows
+    return np.concatenate(images), rows

@@ -25,6 +25,7 @@ from .common import (
     set_rng_state,
     stage_budget,
 )
+from .grounding import NOT_GROUNDED, AttentionRecorder, GroundingData, grounding_loss, group_masks
 from .models import ClipPair, ImageEncoder, PatchDiscriminator, build_text_encoder, build_unet, build_vae, perceptual_distance
 
 
@@ -42,6 +43,7 @@ class Context:
     eos_id: int
     budget_minutes: float | None
     timings: dict = field(default_factory=dict)
+    grounding: GroundingData | None = None  # needed when unet_train.grounding_weight > 0
 
     def batch_images(self, idx: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(self.images[idx]).to(self.device)
@@ -294,6 +296,12 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
             empty_states = text_encoder(input_ids=empty[None]).last_hidden_state
         ctx.log.write("text_cache", captions=len(unique), seconds=round(time.monotonic() - tc, 1))
         clock.restart_timer()
+    grounding_weight = sc.get("grounding_weight", 0.0)
+    recorder = None
+    if grounding_weight > 0:
+        if ctx.grounding is None:
+            raise ValueError("unet_train.grounding_weight > 0 needs the corpus layouts (Context.grounding)")
+        recorder = AttentionRecorder(unet)
     last_save = time.monotonic()
     t0 = time.monotonic()
     unet.train()
@@ -320,6 +328,8 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
             states = text_encoder(input_ids=ids).last_hidden_state
         else:
             states = torch.where(drop[:, None, None], empty_states, cached[inverse[it]].to(ctx.device).float())
+        if recorder is not None:
+            recorder.active = True
         pred = unet(noisy, t, states).sample
         # The epsilon loss weighs the x0 error by the SNR (min-SNR-gamma caps it at gamma). At
         # high noise, where a sample's layout (which object goes where, how many) is decided,
@@ -327,6 +337,14 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
         x0_weight = torch.clamp(snr[t], max=sc["min_snr_gamma"], min=sc.get("x0_weight_floor", 0.0))
         weight = x0_weight / snr[t]
         loss = (weight * (pred - noise).pow(2).mean((1, 2, 3))).mean()
+        ground = None
+        if recorder is not None:
+            recorder.active = False
+            groups = torch.from_numpy(ctx.grounding.token_groups[idx]).to(ctx.device)
+            groups = torch.where(drop[:, None], NOT_GROUNDED, groups)
+            masks = group_masks(torch.from_numpy(ctx.images[idx]).to(ctx.device), ctx.grounding, idx)
+            ground = grounding_loss(recorder.take(), masks, groups)
+            loss = loss + grounding_weight * ground
         lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
         _set_lr(opt, lr)
         opt.zero_grad(set_to_none=True)
@@ -338,7 +356,8 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
             ema_text.update(text_encoder)
         clock.tick()
         if clock.step % sc["log_every"] == 0 or clock.done:
-            ctx.log.write("unet", step=clock.step, loss=loss.item(), mse=(pred - noise).pow(2).mean().item(), lr=lr, elapsed_s=round(clock.elapsed, 1))
+            extra = {} if ground is None else {"grounding": ground.item()}
+            ctx.log.write("unet", step=clock.step, loss=loss.item(), mse=(pred - noise).pow(2).mean().item(), lr=lr, elapsed_s=round(clock.elapsed, 1), **extra)
         if time.monotonic() - last_save > ctx.cfg["checkpoint_minutes"] * 60:
             save_checkpoint(ck_path, snapshot())
             if on_checkpoint is not None:
