@@ -134,7 +134,7 @@ def main() -> None:
     log.write("tokenizer", vocab=len(tok.vocab), merges=len(tok.ranks), max_tokens=int((ids != tok.eos_id).sum(1).max()))
 
     grounding = None
-    if cfg["unet_train"].get("grounding_weight", 0) > 0:
+    if cfg["unet_train"].get("grounding_weight", 0) > 0 or cfg["unet_train"].get("position_probe_weight", 0) > 0:
         from easel_train.grounding import build as build_grounding
 
         t0 = time.monotonic()
@@ -144,6 +144,7 @@ def main() -> None:
         cfg=cfg, run_dir=run_dir, log=log, device=device, images=images, ids=ids,
         empty_ids=np.array(tok.encode_padded(""), dtype=np.int64), vocab_size=len(tok.vocab),
         bos_id=tok.bos_id, eos_id=tok.eos_id, budget_minutes=budget, grounding=grounding,
+        forms=np.array([r["spec"]["form"] for r in rows]),
     )  # fmt: skip
 
     if init_from is None:

@@ -25,7 +25,7 @@ from .common import (
     set_rng_state,
     stage_budget,
 )
-from .grounding import NOT_GROUNDED, AttentionRecorder, GroundingData, grounding_loss, group_masks
+from .grounding import NOT_GROUNDED, AttentionRecorder, GroundingData, grounding_loss, group_masks, position_probe_loss
 from .models import ClipPair, ImageEncoder, PatchDiscriminator, build_text_encoder, build_unet, build_vae, perceptual_distance
 
 
@@ -44,6 +44,7 @@ class Context:
     budget_minutes: float | None
     timings: dict = field(default_factory=dict)
     grounding: GroundingData | None = None  # needed when unet_train.grounding_weight > 0
+    forms: np.ndarray | None = None  # [N] each scene's form ("single", "count", "relation")
 
     def batch_images(self, idx: np.ndarray) -> torch.Tensor:
         x = torch.from_numpy(self.images[idx]).to(self.device)
@@ -249,6 +250,27 @@ def new_unet(ctx: Context):
     return build_unet(ctx.cfg["unet"], ctx.cfg["text_encoder"]["width"], ctx.cfg["vae"]["latent_channels"]).to(ctx.device)
 
 
+def _index_sampler(ctx: Context, form_share: dict | None, n: int):
+    """Draws batches of corpus indices (< n): uniformly, or with each form's share of a batch fixed."""
+    if not form_share:
+        return lambda size: np.random.randint(0, n, size)
+    if ctx.forms is None:
+        raise ValueError("unet_train.form_share needs each scene's form (Context.forms)")
+    names = sorted(form_share)
+    pools = [np.flatnonzero(ctx.forms[:n] == name) for name in names]
+    empty = [name for name, pool in zip(names, pools) if len(pool) == 0]
+    if empty:
+        raise ValueError(f"unet_train.form_share names forms absent from the corpus: {empty}")
+    weights = np.array([form_share[name] for name in names], dtype=np.float64)
+    weights /= weights.sum()
+
+    def draw(size: int) -> np.ndarray:
+        form = np.random.choice(len(names), size, p=weights)
+        return np.array([pools[f][np.random.randint(len(pools[f]))] for f in form])
+
+    return draw
+
+
 def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, init_unet: dict | None = None):
     final = ctx.run_dir / "unet.final.pt"
     unet = new_unet(ctx)
@@ -263,6 +285,16 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
     groups = [{"params": list(unet.parameters()), "lr_scale": 1.0}]
     if train_text:
         groups.append({"params": list(text_encoder.parameters()), "lr_scale": sc["text_encoder_lr_scale"]})
+    grounding_weight, probe_weight = sc.get("grounding_weight", 0.0), sc.get("position_probe_weight", 0.0)
+    if (grounding_weight > 0 or probe_weight > 0) and ctx.grounding is None:
+        raise ValueError("unet_train.grounding_weight and position_probe_weight need the corpus layouts (Context.grounding)")
+    probe = None
+    if probe_weight > 0:
+        if not train_text:
+            raise ValueError("unet_train.position_probe_weight > 0 trains the text encoder: set text_encoder_lr_scale > 0")
+        # Training only: a linear read-out of each object's place from its token states (not exported).
+        probe = torch.nn.Linear(ctx.cfg["text_encoder"]["width"], 2).to(ctx.device)
+        groups.append({"params": list(probe.parameters()), "lr_scale": 1.0})
     opt = torch.optim.AdamW(groups, lr=sc["lr"], weight_decay=sc["weight_decay"])
     ema_unet, ema_text = Ema(unet, sc["ema_decay"]), Ema(text_encoder, sc["ema_decay"])
     ck_path = ctx.run_dir / "unet.ckpt"
@@ -273,6 +305,8 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
         opt.load_state_dict(ck["opt"])
         ema_unet.load_state_dict(ck["ema_unet"])
         ema_text.load_state_dict(ck["ema_text"])
+        if probe is not None:
+            probe.load_state_dict(ck["probe"])
         set_rng_state(ck["rng"])
     clock = _clock_for(ctx, sc, ck)
     alphas = noise_schedule(ctx.cfg).to(ctx.device)
@@ -296,12 +330,7 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
             empty_states = text_encoder(input_ids=empty[None]).last_hidden_state
         ctx.log.write("text_cache", captions=len(unique), seconds=round(time.monotonic() - tc, 1))
         clock.restart_timer()
-    grounding_weight = sc.get("grounding_weight", 0.0)
-    recorder = None
-    if grounding_weight > 0:
-        if ctx.grounding is None:
-            raise ValueError("unet_train.grounding_weight > 0 needs the corpus layouts (Context.grounding)")
-        recorder = AttentionRecorder(unet)
+    recorder = AttentionRecorder(unet) if grounding_weight > 0 else None
     last_save = time.monotonic()
     t0 = time.monotonic()
     unet.train()
@@ -312,14 +341,21 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
         return {
             "unet": unet.state_dict(), "text_encoder": text_encoder.state_dict(), "opt": opt.state_dict(),
             "ema_unet": ema_unet.state_dict(), "ema_text": ema_text.state_dict(), "rng": rng_state(), "clock": _clock_state(clock),
+            **({"probe": probe.state_dict()} if probe is not None else {}),
         }  # fmt: skip
 
+    draw_indices = _index_sampler(ctx, sc.get("form_share"), n)
+    high_share, high_from = sc.get("high_noise_share", 0.0), sc.get("high_noise_from", 0)
     while not clock.done:
-        idx = np.random.randint(0, n, sc["batch_size"])
+        idx = draw_indices(sc["batch_size"])
         it = torch.from_numpy(idx)
         z = (mean[it].float() + std[it].float() * torch.randn(len(idx), *mean.shape[1:])).to(ctx.device) * scaling
         drop = torch.rand(len(idx), device=ctx.device) < sc["caption_dropout"]
         t = torch.randint(0, len(alphas), (len(idx),), device=ctx.device)
+        if high_share > 0:
+            # Layouts are decided in the first sampling steps; give those timesteps more batches.
+            high = torch.rand(len(idx), device=ctx.device) < high_share
+            t = torch.where(high, torch.randint(high_from, len(alphas), (len(idx),), device=ctx.device), t)
         noise = torch.randn_like(z)
         a = alphas[t].view(-1, 1, 1, 1)
         noisy = a.sqrt() * z + (1 - a).sqrt() * noise
@@ -337,14 +373,21 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
         x0_weight = torch.clamp(snr[t], max=sc["min_snr_gamma"], min=sc.get("x0_weight_floor", 0.0))
         weight = x0_weight / snr[t]
         loss = (weight * (pred - noise).pow(2).mean((1, 2, 3))).mean()
-        ground = None
+        extra = {}
+        if ctx.grounding is not None and (recorder is not None or probe is not None):
+            token_groups = torch.from_numpy(ctx.grounding.token_groups[idx]).to(ctx.device)
+            token_groups = torch.where(drop[:, None], NOT_GROUNDED, token_groups)
         if recorder is not None:
             recorder.active = False
-            groups = torch.from_numpy(ctx.grounding.token_groups[idx]).to(ctx.device)
-            groups = torch.where(drop[:, None], NOT_GROUNDED, groups)
             masks = group_masks(torch.from_numpy(ctx.images[idx]).to(ctx.device), ctx.grounding, idx)
-            ground = grounding_loss(recorder.take(), masks, groups)
+            ground = grounding_loss(recorder.take(), masks, token_groups)
             loss = loss + grounding_weight * ground
+            extra["grounding"] = ground.item()
+        if probe is not None:
+            centres = torch.from_numpy(ctx.grounding.centres[idx]).to(ctx.device)
+            placed = position_probe_loss(probe, states, token_groups, centres)
+            loss = loss + probe_weight * placed
+            extra["position_probe"] = placed.item()
         lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
         _set_lr(opt, lr)
         opt.zero_grad(set_to_none=True)
@@ -356,7 +399,6 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
             ema_text.update(text_encoder)
         clock.tick()
         if clock.step % sc["log_every"] == 0 or clock.done:
-            extra = {} if ground is None else {"grounding": ground.item()}
             ctx.log.write("unet", step=clock.step, loss=loss.item(), mse=(pred - noise).pow(2).mean().item(), lr=lr, elapsed_s=round(clock.elapsed, 1), **extra)
         if time.monotonic() - last_save > ctx.cfg["checkpoint_minutes"] * 60:
             save_checkpoint(ck_path, snapshot())

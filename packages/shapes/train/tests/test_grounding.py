@@ -97,6 +97,17 @@ class GroupMasks(unittest.TestCase):
         self.assertEqual(masks[1, 36:52, 32:48].min().item(), 1.0)
         self.assertAlmostEqual(masks.sum().item(), 144 + 256 + 0.5 * 12 + 0.5 * 16, delta=0.2)
 
+    def test_each_group_has_the_mean_centre_of_its_objects(self) -> None:
+        _, row = scene([(RED, 20, 14, 12), (BLUE, 40, 44, 16)])
+        count = {
+            "caption": "two red squares",
+            "spec": {"form": "count", "object": {"colour": "red", "shape": "square"}, "count": 2},
+            "layout": {**row["layout"], "objects": [{**o, "rgb": list(RED)} for o in row["layout"]["objects"]]},
+        }
+        data = grounding.build([row, count], bpe.ClipBpe.load(MODEL / "tokenizer"))
+        np.testing.assert_allclose(data.centres[0], [[20 / 64 - 0.5, 14 / 64 - 0.5], [40 / 64 - 0.5, 44 / 64 - 0.5]])
+        np.testing.assert_allclose(data.centres[1, 0], [30 / 64 - 0.5, 29 / 64 - 0.5])
+
     def test_a_corpus_without_layouts_is_refused_by_name(self) -> None:
         tok = bpe.ClipBpe.load(MODEL / "tokenizer")
         with self.assertRaisesRegex(ValueError, "has no layout"):
@@ -128,6 +139,21 @@ class Loss(unittest.TestCase):
         groups = torch.full((2, 77), grounding.NOT_GROUNDED)
         loss = grounding.grounding_loss([torch.rand(2, 64, 77)], torch.ones(2, 2, 64, 64), groups)
         self.assertEqual(loss.item(), 0.0)
+
+
+class PositionProbe(unittest.TestCase):
+    def test_scores_the_read_out_of_each_grounded_token_against_its_groups_centre(self) -> None:
+        groups = torch.full((1, 77), grounding.NOT_GROUNDED)
+        groups[0, 2], groups[0, 3], groups[0, 6] = 0, 0, 1
+        centres = torch.tensor([[[-0.25, -0.3], [0.2, 0.35]]])
+        states = torch.zeros(1, 77, 2)
+        states[0, 2] = states[0, 3] = centres[0, 0]
+        states[0, 6] = centres[0, 1]
+        states[0, 9] = torch.tensor([5.0, 5.0])  # not grounded: ignored
+        identity = torch.nn.Identity()
+        self.assertAlmostEqual(grounding.position_probe_loss(identity, states, groups, centres).item(), 0.0, places=7)
+        swapped = grounding.position_probe_loss(identity, states, torch.where(groups >= 0, 1 - groups, groups), centres).item()
+        self.assertAlmostEqual(swapped, (0.45**2 + 0.65**2), places=5)  # every token is off by the gap between the centres
 
 
 class Recorder(unittest.TestCase):
