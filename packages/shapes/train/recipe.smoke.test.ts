@@ -109,7 +109,7 @@ describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuratio
     expect(again.some((r) => r.stage === "done")).toBe(true);
   });
 
-  it("continues from an exported folder (warm start), its text encoder now bidirectional and training too", {
+  it("continues from an exported folder (warm start) as release 4 did: bidirectional encoder, decoder fine-tune, grounding loss, position probe", {
     timeout: 450_000,
   }, () => {
     const smoke = JSON.parse(readFileSync(smokeConfig, "utf8"));
@@ -119,13 +119,32 @@ describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuratio
       JSON.stringify({
         ...smoke,
         init_from: modelDir,
-        // As release 3 did: the causal release's weights go on in a bidirectional encoder.
+        // As releases 3 and 4 did: the causal release's weights go on in a bidirectional encoder,
+        // with the grounding loss, the position probe, fixed form shares and more high noise.
         text_encoder: { ...smoke.text_encoder, bidirectional: true },
         unet_train: {
           ...smoke.unet_train,
           steps: 2,
           text_encoder_lr_scale: 1.0,
           x0_weight_floor: 0.25,
+          grounding_weight: 0.1,
+          position_probe_weight: 1.0,
+          form_share: { single: 0.3, count: 0.2, relation: 0.5 },
+          high_noise_share: 0.3,
+          high_noise_from: 600,
+        },
+        vae_decoder_train: {
+          batch_size: 4,
+          lr: 0.0002,
+          steps: 3,
+          warmup_steps: 1,
+          edge_weight: 1.0,
+          gan_weight: 0.1,
+          feature_matching_weight: 1.0,
+          gan_start: 0.3,
+          disc_channels: 8,
+          ema_decay: 0.999,
+          log_every: 1,
         },
       }),
     );
@@ -147,10 +166,21 @@ describe.skipIf(!hasTorch)("the Easel Shapes training recipe (smoke configuratio
       { cwd: repoRoot, encoding: "utf8", timeout: 420_000 },
     );
     expect(run.status, run.stderr.slice(-4000)).toBe(0);
-    const stages = readLog(continueLog).map((r) => r.stage);
+    const records = readLog(continueLog);
+    const stages = records.map((r) => r.stage);
     expect(stages).toContain("warm_start");
-    // Warm-started: the contrastive and autoencoder stages do not run again.
+    // Both extra losses ran, on every logged step, with finite values.
+    const unetSteps = records.filter((r) => r.stage === "unet");
+    for (const r of unetSteps) {
+      expect(Number.isFinite(r.grounding), JSON.stringify(r)).toBe(true);
+      expect(Number.isFinite(r.position_probe), JSON.stringify(r)).toBe(true);
+    }
+    // Warm-started: the contrastive and autoencoder stages do not run again; the decoder is
+    // fine-tuned (with its adversarial part from the second step on).
     expect(stages.filter((s) => s === "clip" || s === "vae")).toEqual([]);
+    const decoderSteps = records.filter((r) => r.stage === "vae_decoder");
+    expect(decoderSteps.map((r) => r.step)).toEqual([1, 2, 3]);
+    expect(decoderSteps.at(-1)?.d).toBeGreaterThan(0);
     expect(stages.filter((s) => s === "unet").length).toBeGreaterThan(0);
     // The release's vocabulary is kept, and the folder still meets the SD ONNX contract.
     expect(readFileSync(path.join(continued, "tokenizer/vocab.json"), "utf8")).toBe(

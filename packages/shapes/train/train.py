@@ -3,7 +3,9 @@
     .venv/bin/python packages/shapes/train/train.py --config packages/shapes/train/configs/full.json
 
 Stages: data (the TS dataset CLI) -> BPE tokenizer -> contrastive text/image pre-training ->
-KL autoencoder -> latent cache -> UNet -> ONNX export + samples grid + latency probe.
+KL autoencoder -> latent cache -> [decoder fine-tune] -> UNet -> ONNX export + samples grid +
+latency probe. A config with `init_from` starts from a released folder and skips the contrastive
+and autoencoder stages.
 Kill it at any time and run the same command again: finished stages are skipped and the
 unfinished one resumes from its last checkpoint.
 """
@@ -27,7 +29,7 @@ from easel_train import bpe, data  # noqa: E402
 from easel_train.common import LossLog, pick_device, seed_everything  # noqa: E402
 from easel_train.export import export_model  # noqa: E402
 from easel_train.models import build_text_encoder, build_vae, count_params  # noqa: E402
-from easel_train.stages import Context, cache_latents, new_unet, stage_clip, stage_unet, stage_vae  # noqa: E402
+from easel_train.stages import Context, cache_latents, new_unet, stage_clip, stage_unet, stage_vae, stage_vae_decoder  # noqa: E402
 from easel_train.warm_start import load_release  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -168,6 +170,10 @@ def main() -> None:
         log.write("warm_start", folder=str(init_from), scaling_factor=release_scaling)
         latents = cache_latents(ctx, vae, scaling_factor=release_scaling)
     scaling = latents["scaling_factor"]
+    if "vae_decoder_train" in cfg:
+        t0 = time.monotonic()
+        stage_vae_decoder(ctx, vae, latents)
+        log.write("stage_done", name="vae_decoder", seconds=round(time.monotonic() - t0, 1))
 
     samples_path = resolve(cfg["samples"]) if cfg.get("samples") else None
     last_export = [time.monotonic()]
