@@ -62,7 +62,7 @@ class StageClock:
     @property
     def progress(self) -> float:
         if self.steps is not None:
-            return self.step / self.steps
+            return self.step / self.steps if self.steps > 0 else 1.0
         assert self.seconds is not None
         return self.elapsed / self.seconds
 
