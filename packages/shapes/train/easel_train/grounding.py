@@ -196,3 +196,40 @@ def position_probe_loss(probe: torch.nn.Module, states: torch.Tensor, token_grou
     target = torch.gather(centres, 1, token_groups.clamp(min=0).long()[..., None].expand(-1, -1, 2))  # [B,77,2]
     error = (probe(states) - target).pow(2).sum(-1)
     return (error * grounded).sum() / grounded.sum()
+
+
+class LayoutLosses:
+    """The grounding loss and the position probe of one UNet stage, with their weights.
+
+    Call `arm()` right before the UNet's forward pass (the recorder keeps that pass's attention),
+    then `__call__` for the weighted sum and what to log. The probe (None without its weight)
+    trains with the text encoder and is checkpointed, never exported.
+    """
+
+    def __init__(self, unet: torch.nn.Module, data: GroundingData, width: int, grounding_weight: float, probe_weight: float):
+        self.data = data
+        self.grounding_weight, self.probe_weight = grounding_weight, probe_weight
+        self.recorder = AttentionRecorder(unet) if grounding_weight > 0 else None
+        self.probe = torch.nn.Linear(width, 2) if probe_weight > 0 else None
+
+    def arm(self) -> None:
+        if self.recorder is not None:
+            self.recorder.active = True
+
+    def __call__(self, idx: np.ndarray, dropped: torch.Tensor, images: torch.Tensor, states: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """`idx` corpus rows of the batch, `dropped` [B] captions replaced by the empty prompt,
+        `images` [B, 64, 64, 3] uint8, `states` the text encoder's output for the batch."""
+        groups = torch.from_numpy(self.data.token_groups[idx]).to(states.device)
+        groups = torch.where(dropped[:, None], NOT_GROUNDED, groups)
+        total, logged = states.new_zeros(()), {}
+        if self.recorder is not None:
+            self.recorder.active = False
+            ground = grounding_loss(self.recorder.take(), group_masks(images, self.data, idx), groups)
+            total = total + self.grounding_weight * ground
+            logged["grounding"] = ground.item()
+        if self.probe is not None:
+            centres = torch.from_numpy(self.data.centres[idx]).to(states.device)
+            placed = position_probe_loss(self.probe, states, groups, centres)
+            total = total + self.probe_weight * placed
+            logged["position_probe"] = placed.item()
+        return total, logged

@@ -25,7 +25,7 @@ from .common import (
     set_rng_state,
     stage_budget,
 )
-from .grounding import NOT_GROUNDED, AttentionRecorder, GroundingData, grounding_loss, group_masks, position_probe_loss
+from .grounding import GroundingData, LayoutLosses
 from .models import ClipPair, ImageEncoder, PatchDiscriminator, build_text_encoder, build_unet, build_vae, image_gradients, perceptual_distance
 
 
@@ -357,6 +357,18 @@ def _index_sampler(ctx: Context, form_share: dict | None, n: int):
     return draw
 
 
+def _layout_losses(ctx: Context, sc: dict, unet, train_text: bool) -> LayoutLosses | None:
+    """The grounding loss and position probe when the config asks for them (release 4), else None."""
+    grounding_weight, probe_weight = sc.get("grounding_weight", 0.0), sc.get("position_probe_weight", 0.0)
+    if grounding_weight <= 0 and probe_weight <= 0:
+        return None
+    if ctx.grounding is None:
+        raise ValueError("unet_train.grounding_weight and position_probe_weight need the corpus layouts (Context.grounding)")
+    if probe_weight > 0 and not train_text:
+        raise ValueError("unet_train.position_probe_weight > 0 trains the text encoder: set text_encoder_lr_scale > 0")
+    return LayoutLosses(unet, ctx.grounding, ctx.cfg["text_encoder"]["width"], grounding_weight, probe_weight)
+
+
 def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, init_unet: dict | None = None):
     final = ctx.run_dir / "unet.final.pt"
     unet = new_unet(ctx)
@@ -371,16 +383,10 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
     groups = [{"params": list(unet.parameters()), "lr_scale": 1.0}]
     if train_text:
         groups.append({"params": list(text_encoder.parameters()), "lr_scale": sc["text_encoder_lr_scale"]})
-    grounding_weight, probe_weight = sc.get("grounding_weight", 0.0), sc.get("position_probe_weight", 0.0)
-    if (grounding_weight > 0 or probe_weight > 0) and ctx.grounding is None:
-        raise ValueError("unet_train.grounding_weight and position_probe_weight need the corpus layouts (Context.grounding)")
-    probe = None
-    if probe_weight > 0:
-        if not train_text:
-            raise ValueError("unet_train.position_probe_weight > 0 trains the text encoder: set text_encoder_lr_scale > 0")
-        # Training only: a linear read-out of each object's place from its token states (not exported).
-        probe = torch.nn.Linear(ctx.cfg["text_encoder"]["width"], 2).to(ctx.device)
-        groups.append({"params": list(probe.parameters()), "lr_scale": 1.0})
+    layout = _layout_losses(ctx, sc, unet, train_text)
+    probe = layout.probe if layout is not None else None
+    if probe is not None:
+        groups.append({"params": list(probe.to(ctx.device).parameters()), "lr_scale": 1.0})
     opt = torch.optim.AdamW(groups, lr=sc["lr"], weight_decay=sc["weight_decay"])
     ema_unet, ema_text = Ema(unet, sc["ema_decay"]), Ema(text_encoder, sc["ema_decay"])
     ck_path = ctx.run_dir / "unet.ckpt"
@@ -416,7 +422,6 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
             empty_states = text_encoder(input_ids=empty[None]).last_hidden_state
         ctx.log.write("text_cache", captions=len(unique), seconds=round(time.monotonic() - tc, 1))
         clock.restart_timer()
-    recorder = AttentionRecorder(unet) if grounding_weight > 0 else None
     last_save = time.monotonic()
     t0 = time.monotonic()
     unet.train()
@@ -450,8 +455,8 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
             states = text_encoder(input_ids=ids).last_hidden_state
         else:
             states = torch.where(drop[:, None, None], empty_states, cached[inverse[it]].to(ctx.device).float())
-        if recorder is not None:
-            recorder.active = True
+        if layout is not None:
+            layout.arm()
         pred = unet(noisy, t, states).sample
         # The epsilon loss weighs the x0 error by the SNR (min-SNR-gamma caps it at gamma). At
         # high noise, where a sample's layout (which object goes where, how many) is decided,
@@ -460,20 +465,9 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
         weight = x0_weight / snr[t]
         loss = (weight * (pred - noise).pow(2).mean((1, 2, 3))).mean()
         extra = {}
-        if ctx.grounding is not None and (recorder is not None or probe is not None):
-            token_groups = torch.from_numpy(ctx.grounding.token_groups[idx]).to(ctx.device)
-            token_groups = torch.where(drop[:, None], NOT_GROUNDED, token_groups)
-        if recorder is not None:
-            recorder.active = False
-            masks = group_masks(torch.from_numpy(ctx.images[idx]).to(ctx.device), ctx.grounding, idx)
-            ground = grounding_loss(recorder.take(), masks, token_groups)
-            loss = loss + grounding_weight * ground
-            extra["grounding"] = ground.item()
-        if probe is not None:
-            centres = torch.from_numpy(ctx.grounding.centres[idx]).to(ctx.device)
-            placed = position_probe_loss(probe, states, token_groups, centres)
-            loss = loss + probe_weight * placed
-            extra["position_probe"] = placed.item()
+        if layout is not None:
+            layout_loss, extra = layout(idx, drop, torch.from_numpy(ctx.images[idx]).to(ctx.device), states)
+            loss = loss + layout_loss
         lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
         _set_lr(opt, lr)
         opt.zero_grad(set_to_none=True)
