@@ -1,4 +1,5 @@
-"""Grounding loss: each object's words should attend to that object's pixels.
+"""Release 4's layout losses: the grounding loss (each object's words attend to that object's
+pixels) and the position probe (each object's words say where it is drawn).
 
 The diffusion loss alone left relations at chance for three releases: the UNet drew both objects
 of "a red circle above a blue square" but let the noise decide which went on top, because the
@@ -9,6 +10,9 @@ that token, normalised over the pixels, should fall inside the object's mask. Th
 every mask exactly (the dataset's `layout`). To satisfy it at high noise, where the image does
 not yet say where the red object is, the queries of the upper pixels must prefer the tokens of
 the subject of "above": the binding the diffusion loss did not teach.
+
+The grounding loss alone did not bind the roles (a pilot run: the colour words grew *more* alike
+in both roles, the easiest way to ground a colour); `position_probe_loss` below did.
 
 Token groups: in a relation caption the subject's words come first (the grammar guarantees it),
 so words up to the subject's shape word are group 0 (objects[0]) and the rest group 1

@@ -135,6 +135,25 @@ def stage_clip(ctx: Context) -> ClipPair:
     return pair
 
 
+def _adversarial_step(opt_g, opt_d, disc, g_params, loss: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, lr: float, gan_on: bool) -> torch.Tensor:
+    """One generator update on `loss` (gradients clipped at 1), then, once the adversarial part is
+    on, one hinge update of the discriminator on `real` vs `fake`. Returns the discriminator's loss
+    (0 before it is on)."""
+    _set_lr(opt_g, lr)
+    opt_g.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(g_params, 1.0)
+    opt_g.step()
+    if not gan_on:
+        return torch.zeros(())
+    _set_lr(opt_d, lr)
+    d_loss = F.relu(1 - disc(real)).mean() + F.relu(1 + disc(fake.detach())).mean()
+    opt_d.zero_grad(set_to_none=True)
+    d_loss.backward()
+    opt_d.step()
+    return d_loss
+
+
 # --------------------------------------------------------------------------------------------
 # Stage 2: KL autoencoder (L1 + perceptual + PatchGAN hinge + small KL)
 
@@ -180,18 +199,7 @@ def stage_vae(ctx: Context, image_encoder: ImageEncoder):
         g_loss = -disc(rec).mean() if gan_on else rec.new_zeros(())
         loss = l1 + sc["perceptual_weight"] * perc + sc["kl_weight"] * kl + (sc["gan_weight"] * g_loss if gan_on else 0)
         lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
-        _set_lr(opt_g, lr)
-        opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt_g.step()
-        d_loss = torch.zeros(())
-        if gan_on:
-            _set_lr(opt_d, lr)
-            d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(rec.detach())).mean()
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
+        d_loss = _adversarial_step(opt_g, opt_d, disc, vae.parameters(), loss, x, rec, lr, gan_on)
         clock.tick()
         if clock.step % sc["log_every"] == 0 or clock.done:
             ctx.log.write("vae", step=clock.step, l1=l1.item(), perceptual=perc.item(), kl=kl.item(), g=g_loss.item(), d=d_loss.item(), lr=lr, elapsed_s=round(clock.elapsed, 1))
@@ -295,19 +303,8 @@ def stage_vae_decoder(ctx: Context, vae, latents: dict) -> None:
             fm = sum((f - r).abs().mean() for f, r in zip(fake_feats, real_feats)) / len(fake_feats)
             loss = loss + sc["gan_weight"] * g_loss + sc["feature_matching_weight"] * fm
         lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
-        _set_lr(opt_g, lr)
-        opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt_g.step()
+        d_loss = _adversarial_step(opt_g, opt_d, disc, params, loss, x, rec, lr, gan_on)
         ema.update(decoder)
-        d_loss = torch.zeros(())
-        if gan_on:
-            _set_lr(opt_d, lr)
-            d_loss = F.relu(1 - disc(x)).mean() + F.relu(1 + disc(rec.detach())).mean()
-            opt_d.zero_grad(set_to_none=True)
-            d_loss.backward()
-            opt_d.step()
         clock.tick()
         if clock.step % sc["log_every"] == 0 or clock.done:
             ctx.log.write("vae_decoder", step=clock.step, l1=l1.item(), edges=edges.item(), g=g_loss.item(), feature_matching=fm.item(), d=d_loss.item(), lr=lr, elapsed_s=round(clock.elapsed, 1))
