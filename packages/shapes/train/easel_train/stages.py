@@ -135,23 +135,41 @@ def stage_clip(ctx: Context) -> ClipPair:
     return pair
 
 
-def _adversarial_step(opt_g, opt_d, disc, g_params, loss: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, lr: float, gan_on: bool) -> torch.Tensor:
-    """One generator update on `loss` (gradients clipped at 1), then, once the adversarial part is
-    on, one hinge update of the discriminator on `real` vs `fake`. Returns the discriminator's loss
-    (0 before it is on)."""
-    _set_lr(opt_g, lr)
-    opt_g.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(g_params, 1.0)
-    opt_g.step()
-    if not gan_on:
-        return torch.zeros(())
-    _set_lr(opt_d, lr)
-    d_loss = F.relu(1 - disc(real)).mean() + F.relu(1 + disc(fake.detach())).mean()
-    opt_d.zero_grad(set_to_none=True)
-    d_loss.backward()
-    opt_d.step()
-    return d_loss
+class _Adversary:
+    """The patch discriminator of an adversarial stage, with the generator's and its own Adam
+    optimizers; its state goes into the stage's checkpoint under "disc", "opt_g" and "opt_d"."""
+
+    def __init__(self, ctx: Context, g_params, sc: dict):
+        self.g_params = list(g_params)
+        self.disc = PatchDiscriminator(sc["disc_channels"]).to(ctx.device)
+        self.opt_g = torch.optim.Adam(self.g_params, lr=sc["lr"], betas=(0.5, 0.9))
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=sc["lr"], betas=(0.5, 0.9))
+
+    def state_dict(self) -> dict:
+        return {"disc": self.disc.state_dict(), "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict()}
+
+    def load_state_dict(self, ck: dict) -> None:
+        self.disc.load_state_dict(ck["disc"])
+        self.opt_g.load_state_dict(ck["opt_g"])
+        self.opt_d.load_state_dict(ck["opt_d"])
+
+    def step(self, loss: torch.Tensor, real: torch.Tensor, fake: torch.Tensor, lr: float, gan_on: bool) -> torch.Tensor:
+        """One generator update on `loss` (gradients clipped at 1), then, once the adversarial part
+        is on, one hinge update of the discriminator on `real` vs `fake`. Returns the
+        discriminator's loss (0 before it is on)."""
+        _set_lr(self.opt_g, lr)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.g_params, 1.0)
+        self.opt_g.step()
+        if not gan_on:
+            return torch.zeros(())
+        _set_lr(self.opt_d, lr)
+        d_loss = F.relu(1 - self.disc(real)).mean() + F.relu(1 + self.disc(fake.detach())).mean()
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        return d_loss
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,17 +183,13 @@ def stage_vae(ctx: Context, image_encoder: ImageEncoder):
         vae.load_state_dict(torch.load(final, map_location="cpu")["model"])
         return vae
     sc = ctx.cfg["vae_train"]
-    disc = PatchDiscriminator(sc["disc_channels"]).to(ctx.device)
+    adversary = _Adversary(ctx, vae.parameters(), sc)
     image_encoder.eval().requires_grad_(False)
-    opt_g = torch.optim.Adam(vae.parameters(), lr=sc["lr"], betas=(0.5, 0.9))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=sc["lr"], betas=(0.5, 0.9))
     ck_path = ctx.run_dir / "vae.ckpt"
     ck = load_checkpoint(ck_path)
     if ck is not None:
         vae.load_state_dict(ck["model"])
-        disc.load_state_dict(ck["disc"])
-        opt_g.load_state_dict(ck["opt_g"])
-        opt_d.load_state_dict(ck["opt_d"])
+        adversary.load_state_dict(ck)
         set_rng_state(ck["rng"])
     clock = _clock_for(ctx, sc, ck)
     n = len(ctx.images)
@@ -196,15 +210,15 @@ def stage_vae(ctx: Context, image_encoder: ImageEncoder):
         perc = perceptual_distance(image_encoder, rec, x)
         kl = posterior.kl().mean()
         gan_on = clock.progress >= sc["gan_start"]
-        g_loss = -disc(rec).mean() if gan_on else rec.new_zeros(())
+        g_loss = -adversary.disc(rec).mean() if gan_on else rec.new_zeros(())
         loss = l1 + sc["perceptual_weight"] * perc + sc["kl_weight"] * kl + (sc["gan_weight"] * g_loss if gan_on else 0)
         lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
-        d_loss = _adversarial_step(opt_g, opt_d, disc, vae.parameters(), loss, x, rec, lr, gan_on)
+        d_loss = adversary.step(loss, x, rec, lr, gan_on)
         clock.tick()
         if clock.step % sc["log_every"] == 0 or clock.done:
             ctx.log.write("vae", step=clock.step, l1=l1.item(), perceptual=perc.item(), kl=kl.item(), g=g_loss.item(), d=d_loss.item(), lr=lr, elapsed_s=round(clock.elapsed, 1))
         if time.monotonic() - last_save > ctx.cfg["checkpoint_minutes"] * 60:
-            save_checkpoint(ck_path, {"model": vae.state_dict(), "disc": disc.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "rng": rng_state(), "clock": _clock_state(clock)})
+            save_checkpoint(ck_path, {"model": vae.state_dict(), **adversary.state_dict(), "rng": rng_state(), "clock": _clock_state(clock)})
             last_save = time.monotonic()
             clock.restart_timer()
     save_checkpoint(final, {"model": vae.state_dict(), "steps": clock.step, "train_seconds": clock.elapsed})
@@ -264,18 +278,13 @@ def stage_vae_decoder(ctx: Context, vae, latents: dict) -> None:
     # What is trained (and averaged): the encoder's weights must stay bit for bit as released.
     decoder = torch.nn.ModuleDict({"post_quant_conv": vae.post_quant_conv, "decoder": vae.decoder})
     decoder.requires_grad_(True)
-    params = list(decoder.parameters())
-    disc = PatchDiscriminator(sc["disc_channels"]).to(ctx.device)
-    opt_g = torch.optim.Adam(params, lr=sc["lr"], betas=(0.5, 0.9))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=sc["lr"], betas=(0.5, 0.9))
+    adversary = _Adversary(ctx, decoder.parameters(), sc)
     ema = Ema(decoder, sc["ema_decay"])
     ck_path = ctx.run_dir / "vae_decoder.ckpt"
     ck = load_checkpoint(ck_path)
     if ck is not None:
         vae.load_state_dict(ck["model"])
-        disc.load_state_dict(ck["disc"])
-        opt_g.load_state_dict(ck["opt_g"])
-        opt_d.load_state_dict(ck["opt_d"])
+        adversary.load_state_dict(ck)
         ema.load_state_dict(ck["ema"])
         set_rng_state(ck["rng"])
     clock = _clock_for(ctx, sc, ck)
@@ -296,20 +305,20 @@ def stage_vae_decoder(ctx: Context, vae, latents: dict) -> None:
         gan_on = clock.progress >= sc["gan_start"]
         g_loss = fm = torch.zeros(())
         if gan_on:
-            fake_feats, fake_logits = disc.features(rec)
+            fake_feats, fake_logits = adversary.disc.features(rec)
             with torch.no_grad():
-                real_feats, _ = disc.features(x)
+                real_feats, _ = adversary.disc.features(x)
             g_loss = -fake_logits.mean()
             fm = sum((f - r).abs().mean() for f, r in zip(fake_feats, real_feats)) / len(fake_feats)
             loss = loss + sc["gan_weight"] * g_loss + sc["feature_matching_weight"] * fm
         lr = lr_at(clock.step, clock.progress, sc["lr"], sc["warmup_steps"])
-        d_loss = _adversarial_step(opt_g, opt_d, disc, params, loss, x, rec, lr, gan_on)
+        d_loss = adversary.step(loss, x, rec, lr, gan_on)
         ema.update(decoder)
         clock.tick()
         if clock.step % sc["log_every"] == 0 or clock.done:
             ctx.log.write("vae_decoder", step=clock.step, l1=l1.item(), edges=edges.item(), g=g_loss.item(), feature_matching=fm.item(), d=d_loss.item(), lr=lr, elapsed_s=round(clock.elapsed, 1))
         if time.monotonic() - last_save > ctx.cfg["checkpoint_minutes"] * 60:
-            save_checkpoint(ck_path, {"model": vae.state_dict(), "disc": disc.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(), "ema": ema.state_dict(), "rng": rng_state(), "clock": _clock_state(clock)})
+            save_checkpoint(ck_path, {"model": vae.state_dict(), **adversary.state_dict(), "ema": ema.state_dict(), "rng": rng_state(), "clock": _clock_state(clock)})
             last_save = time.monotonic()
             clock.restart_timer()
     decoder.load_state_dict(ema.shadow)
