@@ -135,10 +135,9 @@ class AttentionRecorder:
     def __init__(self, unet: torch.nn.Module, min_resolution: int = 8):
         self.maps: list[torch.Tensor] = []
         self.active = False
-        self.handles = []
         for name, module in unet.named_modules():
             if name.endswith("attn2"):
-                self.handles.append(module.register_forward_hook(self._hook, with_kwargs=True))
+                module.register_forward_hook(self._hook, with_kwargs=True)
         self.min_tokens = min_resolution * min_resolution
 
     def _hook(self, attn, args, kwargs, output) -> None:
@@ -157,10 +156,6 @@ class AttentionRecorder:
     def take(self) -> list[torch.Tensor]:
         maps, self.maps = self.maps, []
         return maps
-
-    def remove(self) -> None:
-        for h in self.handles:
-            h.remove()
 
 
 def grounding_loss(maps: list[torch.Tensor], masks: torch.Tensor, token_groups: torch.Tensor) -> torch.Tensor:

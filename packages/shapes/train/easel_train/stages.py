@@ -257,6 +257,12 @@ def cache_latents(ctx: Context, vae, scaling_factor: float | None = None) -> dic
     return out
 
 
+def _sample_latents(mean: torch.Tensor, std: torch.Tensor, idx: np.ndarray, device: torch.device) -> torch.Tensor:
+    """One draw from the cached posteriors (fp16 mean and std) of corpus rows `idx`, as float32 on `device`."""
+    it = torch.from_numpy(idx)
+    return (mean[it].float() + std[it].float() * torch.randn(len(idx), *mean.shape[1:])).to(device)
+
+
 def stage_vae_decoder(ctx: Context, vae, latents: dict) -> None:
     """Fine-tunes the autoencoder's decoder on latents of the frozen encoder (`vae` in place).
 
@@ -295,8 +301,7 @@ def stage_vae_decoder(ctx: Context, vae, latents: dict) -> None:
     vae.eval()  # no dropout/batch statistics anywhere; only the decoder's parameters move
     while not clock.done:
         idx = np.random.randint(0, n, sc["batch_size"])
-        it = torch.from_numpy(idx)
-        z = (mean[it].float() + std[it].float() * torch.randn(len(idx), *mean.shape[1:])).to(ctx.device)
+        z = _sample_latents(mean, std, idx, ctx.device)
         x = ctx.batch_images(idx)
         rec = vae.decode(z).sample
         l1 = (rec - x).abs().mean()
@@ -446,7 +451,7 @@ def stage_unet(ctx: Context, text_encoder, latents: dict, on_checkpoint=None, in
     while not clock.done:
         idx = draw_indices(sc["batch_size"])
         it = torch.from_numpy(idx)
-        z = (mean[it].float() + std[it].float() * torch.randn(len(idx), *mean.shape[1:])).to(ctx.device) * scaling
+        z = _sample_latents(mean, std, idx, ctx.device) * scaling
         drop = torch.rand(len(idx), device=ctx.device) < sc["caption_dropout"]
         t = torch.randint(0, len(alphas), (len(idx),), device=ctx.device)
         if high_share > 0:
