@@ -18,10 +18,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import onnxruntime as ort
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+import numpy as np  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+
+from easel_train.data import REPO_ROOT, dataset_command  # noqa: E402
 
 
 def judge(folder: Path, images: str) -> dict:
@@ -53,10 +55,7 @@ def main() -> None:
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="easel-decoder-") as tmp:
         folder = Path(tmp)
-        cmd = [
-            "pnpm", "--silent", "--filter", "@easel/shapes", "exec", "tsx", "src/cli/dataset.ts",
-            "--count", str(args.count), "--seed", str(args.seed), "--split", "all", "--paraphrase-rate", "0", "--out", str(folder),
-        ]  # fmt: skip
+        cmd = dataset_command(folder, args.count, args.seed, split="all", paraphrase_rate=0)
         subprocess.run(cmd, cwd=REPO_ROOT, check=True, stderr=subprocess.DEVNULL)
         images = np.fromfile(folder / "images.u8", dtype=np.uint8).reshape(-1, 64, 64, 3)
         decoded = round_trip(args.model.resolve(), images)

@@ -38,17 +38,16 @@ def assert_no_held_out(captions: list[str]) -> None:
         raise HeldOutLeak(f"training split contains {len(leaks)} held-out captions, e.g. {sample}")
 
 
-def generate(out_dir: Path, count: int, seed: int, split: str = "train") -> None:
-    """Runs the dataset CLI of @easel/shapes (images.u8, captions.jsonl, meta.json)."""
-    cli = REPO_ROOT / "packages/shapes/src/cli/dataset.ts"
-    if not cli.exists():
-        raise FileNotFoundError(f"dataset CLI not found at {cli}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+def dataset_command(out_dir: Path, count: int, seed: int, split: str = "train", paraphrase_rate: float | None = None) -> list[str]:
+    """The command line of @easel/shapes' dataset CLI (writes images.u8, captions.jsonl, meta.json
+    into `out_dir`), to run from REPO_ROOT."""
     cmd = [
         "pnpm", "--silent", "--filter", "@easel/shapes", "exec", "tsx", "src/cli/dataset.ts",
         "--count", str(count), "--seed", str(seed), "--split", split, "--out", str(out_dir.resolve()),
     ]  # fmt: skip
-    subprocess.run(cmd, cwd=REPO_ROOT, check=True)
+    if paraphrase_rate is not None:
+        cmd += ["--paraphrase-rate", str(paraphrase_rate)]
+    return cmd
 
 
 def load(folder: Path, expect_train: bool = True) -> tuple[np.ndarray, list[dict]]:
@@ -73,11 +72,7 @@ def load_or_generate(folder: Path, count: int, seed: int, shards: int = 1) -> tu
         procs = []
         for i, (d, n) in enumerate(zip(shard_dirs, per)):
             d.mkdir(parents=True, exist_ok=True)
-            cmd = [
-                "pnpm", "--silent", "--filter", "@easel/shapes", "exec", "tsx", "src/cli/dataset.ts",
-                "--count", str(n), "--seed", str(seed + 1000 * i), "--split", "train", "--out", str(d.resolve()),
-            ]  # fmt: skip
-            procs.append(subprocess.Popen(cmd, cwd=REPO_ROOT))
+            procs.append(subprocess.Popen(dataset_command(d, n, seed + 1000 * i), cwd=REPO_ROOT))
         for p in procs:
             if p.wait() != 0:
                 raise RuntimeError(f"dataset CLI failed with exit code {p.returncode}")
